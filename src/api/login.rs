@@ -1,0 +1,48 @@
+//! `POST /v1/login`: a password in, a pending approval out.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::extract::{ApiJson, ClientInfo};
+use crate::domain::LoginContext;
+use crate::error::Result;
+use crate::flows::login::{LoginAttempt, LoginStarted, start_login};
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/login", post(login))
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: String,
+    password: String,
+    client_name: Option<String>,
+}
+
+#[tracing::instrument(skip_all)]
+async fn login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<(StatusCode, Json<LoginStarted>)> {
+    let context = LoginContext::new(
+        body.client_name.as_deref(),
+        client.ip.to_string(),
+        client.user_agent.as_deref(),
+    );
+    let started = start_login(
+        &state,
+        LoginAttempt {
+            username: body.username,
+            password: body.password,
+            context,
+        },
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(started)))
+}

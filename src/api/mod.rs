@@ -1,0 +1,51 @@
+//! The JSON API: one module per endpoint group, each with its own `router()`; this file merges
+//! them and adds the layers every route shares (body limit, timeout, tracing, JSON fallbacks).
+
+mod device;
+pub mod extract;
+mod login;
+mod testing;
+mod token;
+mod wellknown;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::{Request, StatusCode};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::Error;
+use crate::state::AppState;
+
+/// The whole HTTP surface of nod.
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let mut router = Router::new()
+        .merge(login::router())
+        .merge(token::router())
+        .merge(device::router())
+        .merge(wellknown::router());
+    if settings.notify.test_endpoint {
+        router = router.merge(testing::router());
+    }
+    router
+        .fallback(|| async { Error::NotFound })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(settings.server.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            settings.server.request_timeout.0,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .with_state(state)
+}
+
+/// The span of one request: method and route pattern only. The raw URI is never logged, since
+/// some paths carry one-time secrets (approval links).
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route = %route)
+}

@@ -1,0 +1,93 @@
+//! `POST /v1/token`: the CIBA grant (with long-poll). Form or JSON bodies.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::extract::FormOrJson;
+use crate::error::{Error, Result};
+use crate::flows::token::{CIBA_GRANT, redeem_ciba};
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/token", post(token))
+}
+
+#[derive(Deserialize)]
+struct TokenParams {
+    grant_type: Option<String>,
+    auth_req_id: Option<String>,
+    wait: Option<WaitParam>,
+}
+
+/// `wait` arrives as a string in forms and as a number (or string) in JSON.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WaitParam {
+    Number(u64),
+    Text(String),
+}
+
+impl WaitParam {
+    fn seconds(&self, max: u64) -> Result<u64> {
+        let secs = match self {
+            WaitParam::Number(n) => *n,
+            WaitParam::Text(t) if t.trim().is_empty() => 0,
+            WaitParam::Text(t) => t.trim().parse().map_err(|_| {
+                Error::InvalidRequest("wait must be a whole number of seconds".into())
+            })?,
+        };
+        if secs > max {
+            return Err(Error::InvalidRequest(format!(
+                "wait must be at most {max} seconds"
+            )));
+        }
+        Ok(secs)
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn token(
+    State(state): State<AppState>,
+    FormOrJson(params): FormOrJson<TokenParams>,
+) -> Result<Response> {
+    let grant_type = params
+        .grant_type
+        .as_deref()
+        .ok_or_else(|| Error::InvalidRequest("grant_type is required".into()))?;
+    let response = match grant_type {
+        CIBA_GRANT => {
+            let auth_req_id = params
+                .auth_req_id
+                .as_deref()
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| Error::InvalidRequest("auth_req_id is required".into()))?;
+            if auth_req_id.len() > 256 {
+                return Err(Error::InvalidGrant("unknown auth_req_id"));
+            }
+            let max_wait = state.settings.approvals.max_wait_secs;
+            let wait = match &params.wait {
+                Some(w) => w.seconds(max_wait)?,
+                None => 0,
+            };
+            redeem_ciba(&state, auth_req_id, Duration::from_secs(wait)).await?
+        }
+        other => {
+            return Err(Error::UnsupportedGrantType(
+                other.chars().take(100).collect(),
+            ));
+        }
+    };
+    let mut response = Json(response).into_response();
+    // RFC 6749 §5.1: token responses must not be cached.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

@@ -1,0 +1,48 @@
+//! Discovery: the public signing keys and the OpenID-style metadata document.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use jsonwebtoken::jwk::JwkSet;
+use serde_json::{Value, json};
+
+use crate::flows::token::CIBA_GRANT;
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/.well-known/openid-configuration", get(configuration))
+        .route("/healthz", get(healthz))
+}
+
+async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
+    Json(state.keys.jwks())
+}
+
+async fn configuration(State(state): State<AppState>) -> Json<Value> {
+    let base = state.settings.server.public_url.as_str();
+    let algorithm = state
+        .keys
+        .current()
+        .map(|k| format!("{:?}", k.algorithm))
+        .unwrap_or_default();
+    Json(json!({
+        "issuer": state.settings.issuer(),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "token_endpoint": format!("{base}/v1/token"),
+        "backchannel_authentication_endpoint": format!("{base}/v1/login"),
+        "introspection_endpoint": format!("{base}/v1/introspect"),
+        "revocation_endpoint": format!("{base}/v1/revoke"),
+        "grant_types_supported": [CIBA_GRANT, "refresh_token"],
+        "backchannel_token_delivery_modes_supported": ["poll"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "access_token_signing_alg_values_supported": [algorithm],
+    }))
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}

@@ -1,0 +1,54 @@
+//! The HTTP application: the caller hands in a bound listener and a shutdown future (tests bind
+//! `127.0.0.1:0`), so the server is ready to accept the moment `build` returns.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::state::AppState;
+
+/// A built, not yet running, nod server.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the state and takes the listener.
+    pub async fn build(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let state = AppState::build(settings, clock).await?;
+        Ok(Application { listener, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state (tests reach the store, the mock notifier and the clock through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = crate::api::router(self.state);
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

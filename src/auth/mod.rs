@@ -1,0 +1,9 @@
+//! Cryptography and credentials: password hashing, random secrets, TOTP, signing keys and
+//! access tokens. Nothing here knows about HTTP or the database.
+
+pub mod files;
+pub mod keys;
+pub mod password;
+pub mod secrets;
+pub mod tokens;
+pub mod totp;

@@ -1,0 +1,70 @@
+//! The command line: `nod serve`, `nod user …`, `nod device …`, `nod keys …`. Every command
+//! takes `--config FILE` and `--json` (machine-readable output on stdout; logs go to stderr).
+
+mod devices;
+mod keys;
+mod output;
+mod serve;
+mod users;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::state::AppState;
+
+/// nod — a login service that asks your phone first.
+#[derive(Debug, Parser)]
+#[command(name = "nod", version, about)]
+pub struct Cli {
+    /// A TOML file layered over the built-in defaults.
+    #[arg(long, global = true, env = "NOD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Create or migrate the database, then exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage paired devices.
+    #[command(subcommand)]
+    Device(devices::DeviceCommand),
+    /// Inspect signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => serve::run(settings).await,
+        Command::Migrate => {
+            crate::store::open(&settings.database).await?;
+            output::done(cli.json, "database is up to date");
+            Ok(())
+        }
+        Command::User(cmd) => users::run(&state(settings).await?, cmd, cli.json).await,
+        Command::Device(cmd) => devices::run(&state(settings).await?, cmd, cli.json).await,
+        Command::Keys(cmd) => keys::run(&state(settings).await?, cmd, cli.json),
+    }
+}
+
+async fn state(settings: Settings) -> anyhow::Result<AppState> {
+    AppState::build(settings, Arc::new(SystemClock)).await
+}

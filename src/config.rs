@@ -1,0 +1,395 @@
+//! Layered, typed configuration: the built-in `config/default.toml`, then an optional file, then
+//! `NOD_SECTION__KEY` environment variables. Parsing turns every value into its type once, so the
+//! rest of nod never sees a raw string; a bad value fails at start, naming the key and the reason.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Deserializer};
+
+/// The defaults, built into the binary.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Every setting of nod. Field documentation lives beside each key in `config/default.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub passwords: PasswordSettings,
+    pub tokens: TokenSettings,
+    pub approvals: ApprovalSettings,
+    pub totp: TotpSettings,
+    pub notify: NotifySettings,
+    pub log: LogSettings,
+}
+
+/// `[server]`: where nod listens and how it is reached.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Base of the links in notifications (no trailing slash once loaded).
+    pub public_url: PublicUrl,
+    /// Generated keys and secrets live here.
+    pub data_dir: PathBuf,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Request body limit in bytes.
+    pub max_body_bytes: usize,
+    /// Whole-request time limit.
+    pub request_timeout: Ttl,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH`.
+    pub url: Secret,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Wait for a pooled connection before answering 503.
+    pub acquire_timeout: Ttl,
+}
+
+/// `[passwords]`: argon2id work scheduling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSettings {
+    /// Concurrent hashes; 0 means one per core.
+    pub max_concurrent_hashes: usize,
+    /// Wait for a hashing slot before answering 503.
+    pub queue_timeout: Ttl,
+}
+
+/// `[tokens]`: access tokens and sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// JWS algorithm of access tokens.
+    pub algorithm: SigningAlgorithm,
+    /// `iss`; empty means `server.public_url`.
+    pub issuer: String,
+    /// `aud`.
+    pub audience: String,
+    /// Access token lifetime.
+    pub access_ttl: Ttl,
+    /// Session (and refresh token) absolute lifetime.
+    pub session_ttl: Ttl,
+}
+
+/// `[approvals]`: the pending-approval state machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalSettings {
+    /// How long an approval stays pending.
+    pub ttl: Ttl,
+    /// Pending approvals per user.
+    pub max_pending: u32,
+    /// Minimum gap between polls without `wait`.
+    pub poll_interval: Ttl,
+    /// Upper bound of the token long-poll.
+    pub max_wait_secs: u64,
+}
+
+/// `[totp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpSettings {
+    /// Base64 AES-256 key, or empty for a generated one in `data_dir`.
+    pub encryption_key: Secret,
+    /// Issuer shown by authenticator apps.
+    pub issuer: String,
+}
+
+/// `[notify]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// Expose `GET /v1/test/notifications`.
+    pub test_endpoint: bool,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Output format.
+    pub format: LogFormat,
+    /// `RUST_LOG`-style filter.
+    pub level: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Signing algorithms nod can be configured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SigningAlgorithm {
+    EdDSA,
+}
+
+/// A duration written as `"300s"`, `"5m"`, `"30d"` (or a bare number of seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ttl(pub Duration);
+
+impl Ttl {
+    /// Parses the textual form.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        humantime::parse_duration(text.trim())
+            .map(Ttl)
+            .map_err(|e| format!("`{text}` is not a duration like \"90s\", \"5m\" or \"30d\": {e}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Ttl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(s) => Ok(Ttl(Duration::from_secs(s))),
+            Raw::Text(t) => Ttl::parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// The public base URL, an absolute http(s) URL kept without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// Parses and normalises a base URL.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("`{text}` must be an http or https URL"));
+        }
+        Ok(PublicUrl(text.trim_end_matches('/').to_owned()))
+    }
+
+    /// The URL without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PublicUrl::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A configuration value that must never be printed: `Debug` shows only whether it is set.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself: call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a value was configured.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "Secret(unset)"
+        } else {
+            "Secret(***)"
+        })
+    }
+}
+
+/// A configuration that could not be loaded, with the key and the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("bad configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads defaults, then `file` (which must exist when given), then `NOD_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "--config {}: no such file",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        // NOD_CONFIG is clap's (the --config flag), not a setting.
+        figment = figment.merge(Env::prefixed("NOD_").ignore(&["config"]).split("__"));
+        Self::from_figment(figment)
+    }
+
+    /// Extracts and checks settings from any figment (tests build their own).
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Settings for an in-process test: defaults, everything under `data_dir`, test endpoint on.
+    pub fn for_tests(data_dir: &Path) -> Result<Self, ConfigError> {
+        let db = format!("sqlite://{}", data_dir.join("nod.db").display());
+        let figment = Figment::from(Toml::string(DEFAULT_TOML))
+            .merge(("server.data_dir", data_dir.display().to_string()))
+            .merge(("server.bind", "127.0.0.1:0"))
+            .merge(("database.url", db))
+            .merge(("notify.test_endpoint", true));
+        Self::from_figment(figment)
+    }
+
+    /// Cross-field checks serde cannot express.
+    fn check(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if !self.database.url.expose().starts_with("sqlite:") {
+            return fail(
+                "database.url",
+                "only sqlite:// URLs are supported by this build",
+            );
+        }
+        if self.approvals.max_pending == 0 {
+            return fail("approvals.max_pending", "must be at least 1");
+        }
+        if self.approvals.max_wait_secs > 60 {
+            return fail("approvals.max_wait_secs", "must be at most 60");
+        }
+        if self.tokens.access_ttl.0 < Duration::from_secs(10) {
+            return fail("tokens.access_ttl", "must be at least 10s");
+        }
+        if self.approvals.ttl.0 < Duration::from_secs(10) {
+            return fail("approvals.ttl", "must be at least 10s");
+        }
+        if self.server.request_timeout.0 <= Duration::from_secs(self.approvals.max_wait_secs) {
+            return fail(
+                "server.request_timeout",
+                "must be longer than approvals.max_wait_secs",
+            );
+        }
+        if self.server.max_body_bytes < 1024 {
+            return fail("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.database.max_connections == 0 {
+            return fail("database.max_connections", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The `iss` claim of access tokens.
+    pub fn issuer(&self) -> &str {
+        if self.tokens.issuer.is_empty() {
+            self.server.public_url.as_str()
+        } else {
+            &self.tokens.issuer
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment's large error
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(
+            Ttl::parse("300s").map(|t| t.0),
+            Ok(Duration::from_secs(300))
+        );
+        assert_eq!(Ttl::parse("5m").map(|t| t.0), Ok(Duration::from_secs(300)));
+        assert_eq!(
+            Ttl::parse("30d").map(|t| t.0),
+            Ok(Duration::from_secs(30 * 86_400))
+        );
+        assert!(Ttl::parse("soon").is_err());
+    }
+
+    #[test]
+    fn the_built_in_defaults_load() {
+        Jail::expect_with(|_| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.tokens.access_ttl.0, Duration::from_secs(300));
+            assert_eq!(s.approvals.ttl.0, Duration::from_secs(120));
+            assert_eq!(s.server.bind.port(), 8080);
+            assert_eq!(s.issuer(), "http://127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_files_and_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "nod.toml",
+                "[tokens]\naccess_ttl = \"10m\"\naudience = \"api\"\n",
+            )?;
+            jail.set_env("NOD_TOKENS__ACCESS_TTL", "300s");
+            jail.set_env("NOD_CONFIG", "ignored-by-settings");
+            let s = Settings::load(Some(Path::new("nod.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.tokens.access_ttl.0, Duration::from_secs(300));
+            assert_eq!(s.tokens.audience, "api");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("NOD_APPROVALS__TTL", "soon");
+            let err = Settings::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("approvals.ttl"), "{err}");
+            assert!(err.contains("soon"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        Jail::expect_with(|jail| {
+            jail.create_file("nod.toml", "[tokens]\naccess_tll = \"10m\"\n")?;
+            let err = Settings::load(Some(Path::new("nod.toml")))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("access_tll"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
+    }
+}

@@ -1,0 +1,101 @@
+//! How a device is reached: an ordered list of channels, tried in turn.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One way to reach a device: a provider name and, for most providers, an address
+/// (`webhook=https://…`, `ntfy=TOPIC`, `twilio=+15551234567`, `fcm=TOKEN`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    /// Provider name, e.g. `mock` or `log`.
+    pub provider: String,
+    /// Provider-specific address, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+impl Channel {
+    /// Parses `PROVIDER[=ADDRESS]`.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let (provider, address) = match spec.split_once('=') {
+            Some((p, a)) => (p.trim(), Some(a.trim())),
+            None => (spec.trim(), None),
+        };
+        let valid_name = !provider.is_empty()
+            && provider.len() <= 32
+            && provider
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !valid_name {
+            return Err(format!("`{spec}` is not PROVIDER[=ADDRESS]"));
+        }
+        if let Some(address) = address {
+            if address.is_empty() || address.len() > 2048 || address.chars().any(char::is_control) {
+                return Err(format!(
+                    "`{spec}`: the address is empty, too long or not text"
+                ));
+            }
+        }
+        Ok(Channel {
+            provider: provider.to_owned(),
+            address: address.map(str::to_owned),
+        })
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.address {
+            Some(a) => write!(f, "{}={}", self.provider, a),
+            None => f.write_str(&self.provider),
+        }
+    }
+}
+
+/// A device's channels in fallthrough order (never empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChannelList(Vec<Channel>);
+
+impl ChannelList {
+    /// Builds a list; at least one channel is required.
+    pub fn new(channels: Vec<Channel>) -> Result<Self, String> {
+        if channels.is_empty() {
+            return Err("a device needs at least one notification channel".into());
+        }
+        if channels.len() > 8 {
+            return Err("a device has at most 8 notification channels".into());
+        }
+        Ok(ChannelList(channels))
+    }
+
+    /// The channels in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Channel> {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_parse_with_and_without_address() {
+        let mock = Channel::parse("mock");
+        assert_eq!(mock.map(|c| c.address), Ok(None));
+        let hook = Channel::parse("webhook=https://example.test/h");
+        assert_eq!(
+            hook.map(|c| c.to_string()),
+            Ok("webhook=https://example.test/h".into())
+        );
+        for bad in ["", "=x", "Mock", "web hook", "ntfy="] {
+            assert!(Channel::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_device_needs_a_channel() {
+        assert!(ChannelList::new(vec![]).is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! Pure types and rules of nod: no I/O, no clock reads (time is passed in), no other module of
+//! nod imported. Everything parsed at the edge becomes one of these types.
+
+pub mod approval;
+pub mod binding_code;
+pub mod channel;
+pub mod context;
+pub mod username;
+
+pub use approval::{ApprovalState, Decision};
+pub use binding_code::BindingCode;
+pub use channel::{Channel, ChannelList};
+pub use context::LoginContext;
+pub use username::Username;

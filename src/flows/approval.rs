@@ -1,0 +1,98 @@
+//! The phone's side of an approval: list what is pending, decide one.
+
+use serde::Serialize;
+
+use crate::domain::approval::{DecideError, decide as apply_decision};
+use crate::domain::{ApprovalState, BindingCode, Decision};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::{Approval, Device};
+
+/// A pending approval as the phone sees it: context, never the binding code.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingApproval {
+    pub id: String,
+    pub client_name: String,
+    pub ip: String,
+    pub user_agent: String,
+    /// Unix ms.
+    pub requested_at: i64,
+    /// Unix ms.
+    pub expires_at: i64,
+    pub expires_in: u64,
+}
+
+/// The state of an approval at `now`, expiry included.
+pub fn current_state(state: &AppState, approval: &Approval, now: i64) -> Result<ApprovalState> {
+    let stored = ApprovalState::parse(&approval.state).ok_or_else(|| {
+        Error::Internal(format!(
+            "approval {} has state {}",
+            approval.id, approval.state
+        ))
+    })?;
+    let redeem_until = approval
+        .decided_at
+        .map(|t| t + crate::clock::duration_ms(state.settings.approvals.ttl.0));
+    Ok(stored.at(now, approval.expires_at, redeem_until))
+}
+
+/// The pending approvals of the device's user.
+pub async fn pending_for(state: &AppState, device: &Device) -> Result<Vec<PendingApproval>> {
+    let now = state.clock.now_ms();
+    let pending = state.store.pending_approvals(&device.user_id, now).await?;
+    Ok(pending
+        .into_iter()
+        .map(|a| PendingApproval {
+            expires_in: super::login::seconds_left(a.expires_at, now),
+            id: a.id,
+            client_name: a.client_name,
+            ip: a.ip,
+            user_agent: a.user_agent,
+            requested_at: a.created_at,
+            expires_at: a.expires_at,
+        })
+        .collect())
+}
+
+/// Applies a device's decision. A wrong number denies the approval and then answers
+/// `BindingCodeMismatch`, so the phone can say why.
+pub async fn decide(
+    state: &AppState,
+    device: &Device,
+    approval_id: &str,
+    decision: Decision,
+) -> Result<ApprovalState> {
+    let approval = state
+        .store
+        .approval_by_id(approval_id)
+        .await?
+        .filter(|a| a.user_id == device.user_id)
+        .ok_or(Error::NotFound)?;
+    let now = state.clock.now_ms();
+    let current = current_state(state, &approval, now)?;
+    let expected = BindingCode::parse(&approval.binding_code)
+        .map_err(|_| Error::Internal(format!("approval {} has a bad code", approval.id)))?;
+    let decided = apply_decision(current, &decision, &expected).map_err(|e| match e {
+        DecideError::AlreadyDecided => Error::AlreadyDecided,
+        DecideError::Expired => Error::ApprovalExpired,
+    })?;
+    let applied = state
+        .store
+        .decide_approval(&approval.id, decided.state.as_str(), &device.id, now)
+        .await?;
+    if !applied {
+        // Someone decided first, or it expired between our read and our write.
+        return Err(if approval.expires_at <= now {
+            Error::ApprovalExpired
+        } else {
+            Error::AlreadyDecided
+        });
+    }
+    state.wakeups.fire(&approval.id);
+    tracing::info!(approval_id = %approval.id, device = %device.id, outcome = %decided.state,
+        wrong_code = decided.wrong_code, "approval decided");
+    if decided.wrong_code {
+        return Err(Error::BindingCodeMismatch);
+    }
+    Ok(decided.state)
+}

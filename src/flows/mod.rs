@@ -1,0 +1,8 @@
+//! Use cases shared by the JSON API, the pages and the CLI. Each reads as a list of steps over
+//! the store, the clock and the providers in `AppState`; none knows about HTTP.
+
+pub mod approval;
+pub mod login;
+pub mod provision;
+pub mod token;
+pub mod wakeups;

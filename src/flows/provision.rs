@@ -1,0 +1,126 @@
+//! Provisioning people and phones: what `nod user …` and `nod device …` do, and what tests call
+//! to set up a user with a mock-notified device.
+
+use serde::Serialize;
+
+use crate::auth::password::Password;
+use crate::auth::secrets::{digest_secret, new_id, new_secret};
+use crate::auth::totp::{new_totp_secret, otpauth_uri};
+use crate::domain::{ChannelList, Username};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::{Device, StoreError, User};
+
+/// A device as provisioned: the secret is shown here once and never again.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvisionedDevice {
+    pub device_id: String,
+    pub device_secret: String,
+    pub totp_uri: String,
+}
+
+/// Adds a user with a password.
+pub async fn add_user(state: &AppState, username: &Username, password: Password) -> Result<User> {
+    let hash = state.passwords.hash(password).await?;
+    let user = User {
+        id: new_id()?,
+        username: username.as_str().to_owned(),
+        password_hash: hash,
+        disabled: 0,
+        created_at: state.clock.now_ms(),
+    };
+    match state.store.create_user(&user).await {
+        Ok(()) => Ok(user),
+        Err(StoreError::Conflict) => Err(Error::Conflict(format!("user `{username}` exists"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces a user's password.
+pub async fn set_password(state: &AppState, username: &Username, password: Password) -> Result<()> {
+    let hash = state.passwords.hash(password).await?;
+    if state
+        .store
+        .set_password_hash(username.as_str(), &hash)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// Disables (or re-enables) a user: a disabled user cannot sign in.
+pub async fn set_disabled(state: &AppState, username: &Username, disabled: bool) -> Result<()> {
+    if state
+        .store
+        .set_user_disabled(username.as_str(), disabled)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// Pairs a new device with a user: a device secret, a TOTP secret (sealed at rest) and the
+/// channels it is notified through, each checked against the known providers.
+pub async fn add_device(
+    state: &AppState,
+    username: &Username,
+    name: &str,
+    channels: &ChannelList,
+) -> Result<ProvisionedDevice> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(Error::InvalidRequest(
+            "device name must be 1 to 64 printable characters".into(),
+        ));
+    }
+    for channel in channels.iter() {
+        state
+            .notifiers
+            .check(channel)
+            .map_err(Error::InvalidRequest)?;
+    }
+    let user = state
+        .store
+        .user_by_name(username.as_str())
+        .await?
+        .ok_or(Error::NotFound)?;
+    let device_id = new_id()?;
+    let secret = new_secret()?;
+    let totp_secret = new_totp_secret()?;
+    let totp_uri = otpauth_uri(&totp_secret, &state.settings.totp.issuer, &user.username)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let device = Device {
+        id: device_id.clone(),
+        user_id: user.id,
+        name: name.to_owned(),
+        secret_hash: digest_secret(&secret),
+        channels: serde_json::to_string(channels).map_err(|e| Error::Internal(e.to_string()))?,
+        totp_secret: state.totp.seal(&device_id, &totp_secret)?,
+        totp_last_step: None,
+        created_at: state.clock.now_ms(),
+        revoked_at: None,
+    };
+    state.store.create_device(&device).await?;
+    Ok(ProvisionedDevice {
+        device_id,
+        device_secret: secret,
+        totp_uri,
+    })
+}
+
+/// Revokes a device: it can no longer authenticate or decide anything.
+pub async fn revoke_device(state: &AppState, device_id: &str) -> Result<()> {
+    if state
+        .store
+        .revoke_device(device_id, state.clock.now_ms())
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}

@@ -1,0 +1,152 @@
+//! Redeeming an approval for tokens (the CIBA grant), with an optional long-poll that returns
+//! the moment the phone decides.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::approval::current_state;
+use crate::auth::secrets::{digest_secret, new_id, new_secret};
+use crate::auth::tokens::{AccessGrant, issue_access_token};
+use crate::clock::duration_ms;
+use crate::domain::ApprovalState;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::{Approval, RefreshToken, Session};
+
+/// The CIBA grant type (OpenID CIBA Core §10.1).
+pub const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub refresh_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Redeems `auth_req_id`, waiting up to `wait` for the phone while the approval is pending.
+pub async fn redeem_ciba(
+    state: &AppState,
+    auth_req_id: &str,
+    wait: Duration,
+) -> Result<TokenResponse> {
+    let mut approval = state
+        .store
+        .approval_by_req_hash(&digest_secret(auth_req_id))
+        .await?
+        .ok_or(Error::InvalidGrant("unknown auth_req_id"))?;
+
+    // Subscribe before reading the state, so a decision landing in between still wakes us.
+    let notify = state.wakeups.subscribe(&approval.id);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+
+        let now = state.clock.now_ms();
+        match current_state(state, &approval, now)? {
+            ApprovalState::Approved => return issue_tokens(state, &approval).await,
+            ApprovalState::Denied | ApprovalState::Fraud => return Err(Error::AccessDenied),
+            ApprovalState::Expired => return Err(Error::ExpiredToken),
+            ApprovalState::Redeemed => {
+                return Err(Error::InvalidGrant("auth_req_id already redeemed"));
+            }
+            ApprovalState::Pending => {}
+        }
+        if wait.is_zero() {
+            let gap = duration_ms(state.settings.approvals.poll_interval.0);
+            return Err(if state.store.record_poll(&approval.id, now, gap).await? {
+                Error::AuthorizationPending
+            } else {
+                Error::SlowDown
+            });
+        }
+        let until_expiry =
+            Duration::from_millis(u64::try_from(approval.expires_at - now).unwrap_or(0));
+        let wake_at = deadline.min(tokio::time::Instant::now() + until_expiry);
+        let woken = tokio::time::timeout_at(wake_at, notified).await.is_ok();
+        if !woken && tokio::time::Instant::now() >= deadline {
+            return Err(Error::AuthorizationPending);
+        }
+        approval = state
+            .store
+            .approval_by_id(&approval.id)
+            .await?
+            .ok_or(Error::InvalidGrant("unknown auth_req_id"))?;
+    }
+}
+
+/// Turns an approved approval into a session, a refresh token and an access token, once.
+async fn issue_tokens(state: &AppState, approval: &Approval) -> Result<TokenResponse> {
+    let settings = &state.settings;
+    let user = state
+        .store
+        .user_by_id(&approval.user_id)
+        .await?
+        .filter(|u| u.is_active())
+        .ok_or(Error::AccessDenied)?;
+    let now = state.clock.now_ms();
+    let amr = ["pwd", "push"];
+    let session = Session {
+        id: new_id()?,
+        user_id: user.id.clone(),
+        approval_id: approval.id.clone(),
+        device_id: approval.decided_by.clone(),
+        client_name: approval.client_name.clone(),
+        ip: approval.ip.clone(),
+        user_agent: approval.user_agent.clone(),
+        amr: serde_json::to_string(&amr).map_err(|e| Error::Internal(e.to_string()))?,
+        created_at: now,
+        expires_at: now + duration_ms(settings.tokens.session_ttl.0),
+        revoked_at: None,
+    };
+    let refresh_token = new_secret()?;
+    let refresh = RefreshToken {
+        token_hash: digest_secret(&refresh_token),
+        session_id: session.id.clone(),
+        created_at: now,
+        rotated_at: None,
+    };
+    let approved_since = now - duration_ms(settings.approvals.ttl.0);
+    if !state
+        .store
+        .redeem_approval(&approval.id, approved_since, &session, &refresh)
+        .await?
+    {
+        return Err(Error::InvalidGrant("auth_req_id already redeemed"));
+    }
+
+    let key = state
+        .keys
+        .current()
+        .ok_or_else(|| Error::Internal("no signing key loaded".into()))?;
+    let ttl_secs = i64::try_from(settings.tokens.access_ttl.0.as_secs()).unwrap_or(300);
+    let access = issue_access_token(
+        key,
+        &AccessGrant {
+            issuer: settings.issuer(),
+            audience: &settings.tokens.audience,
+            user_id: &user.id,
+            username: &user.username,
+            session_id: &session.id,
+            client_id: &session.client_name,
+            amr: &amr,
+            now_secs: now / 1000,
+            ttl_secs,
+        },
+    )?;
+    tracing::info!(user = %user.username, sid = %session.id, approval_id = %approval.id,
+        "tokens issued");
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: settings.tokens.access_ttl.0.as_secs(),
+        refresh_token,
+        scope: None,
+    })
+}

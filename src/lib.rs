@@ -1,0 +1,32 @@
+//! nod — a login service that asks your phone before it hands out a token, and then shows your
+//! phone every use of that token.
+//!
+//! # The flow
+//! A client app posts a password to `/v1/login` and gets a *pending approval* with a two-digit
+//! binding code; nod pushes the approval to every active device of the user; the phone approves
+//! with the number shown on the login screen; the client's `/v1/token` long-poll then returns a
+//! short-lived EdDSA JWT and a rotating refresh token bound to a new session.
+//!
+//! # Layout
+//! Dependencies point inward: `api`/`cli` → `flows` → `domain`/`auth`/`store`/`notify`.
+//! - [`domain`]: pure types and rules (approval state machine, binding code, username).
+//! - [`auth`]: passwords (argon2id), random secrets, TOTP, signing keys, access tokens.
+//! - [`store`]: the `Store` trait and its SQLite implementation.
+//! - [`notify`]: the `Notifier` trait, its providers and the registry that dispatches.
+//! - [`flows`]: use cases shared by the API and the CLI (login, decide, redeem, provision).
+//! - [`api`]: the JSON endpoints, one module per group, and their extractors.
+//! - [`app`], [`state`], [`config`], [`clock`], [`error`], [`telemetry`], [`cli`]: wiring.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod flows;
+pub mod notify;
+pub mod state;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,133 @@
+//! The `mock` provider, for test suites: keeps every notification in memory, readable from Rust
+//! (`MockNotifier::next_for`) and, when `notify.test_endpoint = true`, over HTTP at
+//! `GET /v1/test/notifications?username=`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use super::{Notification, Notifier, NotifyError};
+use crate::clock::Clock;
+
+/// How many notifications the mock keeps before dropping the oldest.
+const CAPACITY: usize = 10_000;
+
+/// A captured notification, as test suites read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentNotification {
+    pub device_id: String,
+    pub username: String,
+    pub approval_id: String,
+    pub approve_url: String,
+    pub text: String,
+    /// Unix ms.
+    pub sent_at: i64,
+}
+
+/// Captures notifications instead of sending them.
+pub struct MockNotifier {
+    state: Mutex<MockState>,
+    arrived: Notify,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, Default)]
+struct MockState {
+    sent: Vec<SentNotification>,
+    /// Per username, how many notifications `next_for` has handed out.
+    taken: HashMap<String, usize>,
+}
+
+impl MockNotifier {
+    /// An empty mock stamping captures with `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        MockNotifier {
+            state: Mutex::default(),
+            arrived: Notify::new(),
+            clock,
+        }
+    }
+
+    /// Everything captured for `username` (or for everyone), oldest first.
+    pub fn sent(&self, username: Option<&str>) -> Vec<SentNotification> {
+        let state = self.lock();
+        state
+            .sent
+            .iter()
+            .filter(|n| username.is_none_or(|u| n.username == u))
+            .cloned()
+            .collect()
+    }
+
+    /// The next notification for `username` not yet handed out by this method, waiting up to
+    /// `timeout` for it to arrive.
+    pub async fn next_for(&self, username: &str, timeout: Duration) -> Option<SentNotification> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            if let Some(found) = self.take_next(username) {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    fn take_next(&self, username: &str) -> Option<SentNotification> {
+        let mut state = self.lock();
+        let taken = state.taken.get(username).copied().unwrap_or(0);
+        let found = state
+            .sent
+            .iter()
+            .filter(|n| n.username == username)
+            .nth(taken)
+            .cloned()?;
+        state.taken.insert(username.to_owned(), taken + 1);
+        Some(found)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MockState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl Notifier for MockNotifier {
+    fn name(&self) -> &'static str {
+        "mock"
+    }
+
+    fn check_address(&self, _address: Option<&str>) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn send(&self, note: &Notification, _address: Option<&str>) -> Result<(), NotifyError> {
+        let sent_at = self.clock.now_ms();
+        {
+            let mut state = self.lock();
+            if state.sent.len() >= CAPACITY {
+                state.sent.remove(0);
+                state.taken.clear();
+            }
+            state.sent.push(SentNotification {
+                device_id: note.device_id.clone(),
+                username: note.username.clone(),
+                approval_id: note.approval_id.clone(),
+                approve_url: note.approve_url.clone(),
+                text: note.text.clone(),
+                sent_at,
+            });
+        }
+        self.arrived.notify_waiters();
+        Ok(())
+    }
+}
