@@ -367,7 +367,7 @@ mod tests {
             jail.set_env("NOD_APPROVALS__TTL", "soon");
             let err = Settings::load(None)
                 .err()
-                .map(|e| e.to_string())
+                .map(|e| e.to_string().to_lowercase())
                 .unwrap_or_default();
             assert!(err.contains("approvals.ttl"), "{err}");
             assert!(err.contains("soon"), "{err}");
