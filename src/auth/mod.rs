@@ -7,3 +7,4 @@ pub mod password;
 pub mod secrets;
 pub mod tokens;
 pub mod totp;
+pub mod verify;

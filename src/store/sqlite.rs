@@ -28,12 +28,7 @@ impl SqliteStore {
         let url = settings.url.expose();
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| "database.url: not a valid sqlite:// URL".to_owned())?;
-        if let Some(dir) = options.get_filename().parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating database directory {}", dir.display()))?;
-            }
-        }
+        create_private_file(options.get_filename())?;
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -52,6 +47,30 @@ impl SqliteStore {
             .context("migrating the SQLite database")?;
         Ok(SqliteStore { pool })
     }
+}
+
+/// Creates the database file (and its directory) with mode 0600 before SQLite does, so
+/// password hashes and secret digests are not world-readable; SQLite gives its `-wal` and
+/// `-shm` files the same mode.
+fn create_private_file(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.exists() || path.as_os_str().is_empty() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating database directory {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .with_context(|| format!("creating database file {}", path.display()))?;
+    Ok(())
 }
 
 /// Sorts sqlx errors into what callers act on.

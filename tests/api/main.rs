@@ -1,1 +1,14 @@
+//! nod's integration tests: one binary, one module per area. Each test gets its own app on a
+//! random loopback port with a fresh SQLite database, the mock notifier and a test clock.
 
+// Tests fail by panicking: the crate-wide unwrap/expect/panic denial is for service code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod bad_input;
+mod cli;
+mod discovery;
+mod login;
+mod phone;
+mod token;

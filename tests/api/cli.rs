@@ -1,0 +1,143 @@
+//! The `nod` command line, run as a user would: a fresh directory, no configuration.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn nod(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nod"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NOD_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nod");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "nod failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn a_user_and_a_mock_phone_are_provisioned_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let user = json_of(&nod(
+        dir.path(),
+        &["user", "add", "alice", "--password-stdin", "--json"],
+        Some("correct horse battery staple\n"),
+    ));
+    let device = json_of(&nod(
+        dir.path(),
+        &[
+            "device", "add", "alice", "--name", "phone", "--notify", "mock", "--json",
+        ],
+        None,
+    ));
+    let users = json_of(&nod(dir.path(), &["user", "list", "--json"], None));
+    let keys = json_of(&nod(dir.path(), &["keys", "list", "--json"], None));
+
+    assert_eq!(user["username"], "alice");
+    assert!(device["device_id"].is_string());
+    assert!(device["device_secret"].as_str().unwrap().len() >= 43);
+    assert!(
+        device["totp_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/nod:alice?")
+    );
+    assert_eq!(users[0]["username"], "alice");
+    assert_eq!(users[0]["disabled"], false);
+    assert_eq!(keys[0]["alg"], "EdDSA");
+    assert_eq!(keys[0]["current"], true);
+    assert!(
+        dir.path().join("data/nod.db").is_file(),
+        "database created under data/"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key_file = keys[0]["file"].as_str().unwrap();
+        let mode = std::fs::metadata(dir.path().join(key_file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "signing key is private");
+        let db_mode = std::fs::metadata(dir.path().join("data/nod.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(db_mode & 0o077, 0, "database is private");
+    }
+    // The secret is stored only as a digest.
+    let db = std::fs::read(dir.path().join("data/nod.db")).unwrap();
+    let secret = device["device_secret"].as_str().unwrap();
+    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
+}
+
+#[test]
+fn a_duplicate_user_and_an_unknown_provider_fail_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = Some("correct horse battery staple\n");
+    assert!(
+        nod(dir.path(), &["user", "add", "bob", "--password-stdin"], pw)
+            .status
+            .success()
+    );
+
+    let again = nod(dir.path(), &["user", "add", "bob", "--password-stdin"], pw);
+    let pigeon = nod(
+        dir.path(),
+        &["device", "add", "bob", "--name", "p", "--notify", "pigeon"],
+        None,
+    );
+    let short = nod(
+        dir.path(),
+        &["user", "add", "carol", "--password-stdin"],
+        Some("short\n"),
+    );
+
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    assert!(!pigeon.status.success());
+    assert!(String::from_utf8_lossy(&pigeon.stderr).contains("unknown notification provider"));
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+}
+
+#[test]
+fn a_bad_setting_fails_at_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_nod"))
+        .args(["serve"])
+        .current_dir(dir.path())
+        .env("NOD_TOKENS__ACCESS_TTL", "forever")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
+    assert!(
+        stderr.contains("tokens.access_ttl") && stderr.contains("forever"),
+        "{stderr}"
+    );
+}

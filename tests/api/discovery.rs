@@ -1,0 +1,47 @@
+//! Discovery documents.
+
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn the_jwks_publishes_only_public_ed25519_keys() {
+    let app = spawn_app().await;
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(key["kty"], "OKP");
+    assert_eq!(key["alg"], "EdDSA");
+    assert_eq!(key["use"], "sig");
+    assert!(key["kid"].as_str().is_some_and(|k| k.len() == 43));
+    assert!(key.get("d").is_none(), "private key material published");
+}
+
+#[tokio::test]
+async fn the_configuration_document_names_the_endpoints() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let base = app.state.settings.server.public_url.as_str();
+    assert_eq!(doc["issuer"], base);
+    assert_eq!(doc["jwks_uri"], format!("{base}/.well-known/jwks.json"));
+    assert_eq!(doc["token_endpoint"], format!("{base}/v1/token"));
+    let grants = doc["grant_types_supported"].as_array().unwrap();
+    assert!(grants.iter().any(|g| g == crate::helpers::CIBA));
+}

@@ -1,0 +1,305 @@
+//! `POST /v1/token` with the CIBA grant: the happy path, long-poll, every refusal.
+
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
+use serde_json::{Value, json};
+
+use crate::helpers::{error_code, spawn_app};
+
+#[tokio::test]
+async fn an_approved_login_yields_an_rfc_9068_token_signed_by_a_published_key() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+
+    let tokens = app.sign_in(&phone).await;
+
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 300);
+    assert!(tokens["refresh_token"].as_str().unwrap().len() >= 43);
+    let access = tokens["access_token"].as_str().unwrap();
+    let header = decode_header(access).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
+    let jwks: JwkSet = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = header.kid.unwrap();
+    let jwk = jwks.find(&kid).expect("the token's kid is in the JWKS");
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&["nod"]);
+    validation.validate_exp = false; // the test clock may differ from real time
+    let claims = decode::<Value>(access, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+        .unwrap()
+        .claims;
+    let user = app
+        .state
+        .store
+        .user_by_name("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claims["sub"], user.id);
+    assert_eq!(claims["preferred_username"], "alice");
+    assert_eq!(claims["iss"], app.state.settings.issuer());
+    assert_eq!(claims["amr"], json!(["pwd", "push"]));
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        300
+    );
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+    let sid = claims["sid"].as_str().unwrap();
+    let session = app
+        .state
+        .store
+        .session_by_id(sid)
+        .await
+        .unwrap()
+        .expect("session stored");
+    assert_eq!(session.device_id.as_deref(), Some(phone.device_id.as_str()));
+}
+
+#[tokio::test]
+async fn a_long_poll_returns_within_100_ms_of_the_approval() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let pending = app.start_login("alice").await;
+    let note = app.next_notification("alice").await;
+
+    let poll = {
+        let client = app.client.clone();
+        let url = app.url("/v1/token");
+        let id = pending.auth_req_id.clone();
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .form(&[
+                    ("grant_type", crate::helpers::CIBA),
+                    ("auth_req_id", &id),
+                    ("wait", "30"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (Instant::now(), response.status())
+        })
+    };
+    // Approve only once the long-poll is parked on its wake-up (a condition, not a sleep).
+    let parked_by = Instant::now() + Duration::from_secs(5);
+    while app.state.wakeups.waiting() == 0 {
+        assert!(
+            Instant::now() < parked_by,
+            "the long-poll never started waiting"
+        );
+        tokio::task::yield_now().await;
+    }
+    let decided = app
+        .decide(
+            &phone,
+            &note.approval_id,
+            json!({"decision": "approve", "binding_code": pending.binding_code}),
+        )
+        .await;
+    let approved_at = Instant::now();
+    assert_eq!(decided.status(), 200);
+
+    let (answered_at, status) = poll.await.unwrap();
+
+    assert_eq!(status, 200);
+    let lag = answered_at.saturating_duration_since(approved_at);
+    assert!(
+        lag < Duration::from_millis(100),
+        "token came {lag:?} after the approval"
+    );
+}
+
+#[tokio::test]
+async fn a_long_poll_without_a_decision_ends_pending_after_its_wait() {
+    let app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    let pending = app.start_login("alice").await;
+    let started = Instant::now();
+
+    let response = app.poll_token(&pending.auth_req_id, Some(1)).await;
+
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(error_code(response).await, "authorization_pending");
+}
+
+#[tokio::test]
+async fn polling_faster_than_the_interval_is_told_to_slow_down() {
+    let app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    let pending = app.start_login("alice").await;
+
+    let first = app.poll_token(&pending.auth_req_id, None).await;
+    let second = app.poll_token(&pending.auth_req_id, None).await;
+    app.clock.advance(Duration::from_secs(5));
+    let third = app.poll_token(&pending.auth_req_id, None).await;
+
+    assert_eq!(first.status(), 400);
+    assert_eq!(error_code(first).await, "authorization_pending");
+    assert_eq!(error_code(second).await, "slow_down");
+    assert_eq!(error_code(third).await, "authorization_pending");
+}
+
+#[tokio::test]
+async fn a_wrong_binding_code_denies_the_login() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let pending = app.start_login("alice").await;
+    let note = app.next_notification("alice").await;
+    let wrong = format!(
+        "{:02}",
+        (pending.binding_code.parse::<u8>().unwrap() + 1) % 100
+    );
+
+    let decided = app
+        .decide(
+            &phone,
+            &note.approval_id,
+            json!({"decision": "approve", "binding_code": wrong}),
+        )
+        .await;
+
+    assert_eq!(decided.status(), 422);
+    assert_eq!(error_code(decided).await, "binding_code_mismatch");
+    let token = app.poll_token(&pending.auth_req_id, None).await;
+    assert_eq!(error_code(token).await, "access_denied");
+    // The right code afterwards is too late: a wrong number is final.
+    let retry = app
+        .decide(
+            &phone,
+            &note.approval_id,
+            json!({"decision": "approve", "binding_code": pending.binding_code}),
+        )
+        .await;
+    assert_eq!(retry.status(), 409);
+}
+
+#[tokio::test]
+async fn deny_and_fraud_both_end_in_access_denied() {
+    for decision in ["deny", "fraud"] {
+        let app = spawn_app().await;
+        let phone = app.user_with_phone("alice").await;
+        let pending = app.start_login("alice").await;
+        let note = app.next_notification("alice").await;
+
+        let decided = app
+            .decide(&phone, &note.approval_id, json!({"decision": decision}))
+            .await;
+
+        assert_eq!(decided.status(), 200, "{decision}");
+        let body: Value = decided.json().await.unwrap();
+        assert_eq!(
+            body["state"],
+            if decision == "deny" {
+                "denied"
+            } else {
+                "fraud"
+            }
+        );
+        let token = app.poll_token(&pending.auth_req_id, None).await;
+        assert_eq!(error_code(token).await, "access_denied", "{decision}");
+    }
+}
+
+#[tokio::test]
+async fn an_undecided_login_expires_for_the_client_and_the_phone() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let pending = app.start_login("alice").await;
+    let note = app.next_notification("alice").await;
+
+    app.clock
+        .advance(Duration::from_secs(pending.expires_in + 1));
+
+    let token = app.poll_token(&pending.auth_req_id, None).await;
+    assert_eq!(error_code(token).await, "expired_token");
+    assert!(app.pending_on(&phone).await.is_empty());
+    let late = app
+        .decide(
+            &phone,
+            &note.approval_id,
+            json!({"decision": "approve", "binding_code": pending.binding_code}),
+        )
+        .await;
+    assert_eq!(late.status(), 410);
+    assert_eq!(error_code(late).await, "expired");
+}
+
+#[tokio::test]
+async fn an_approval_left_unredeemed_too_long_expires() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let pending = app.start_login("alice").await;
+    let note = app.next_notification("alice").await;
+    app.decide(
+        &phone,
+        &note.approval_id,
+        json!({"decision": "approve", "binding_code": pending.binding_code}),
+    )
+    .await;
+
+    app.clock.advance(Duration::from_secs(121));
+
+    let token = app.poll_token(&pending.auth_req_id, None).await;
+    assert_eq!(error_code(token).await, "expired_token");
+}
+
+#[tokio::test]
+async fn an_auth_req_id_redeems_only_once() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let pending = app.start_login("alice").await;
+    let note = app.next_notification("alice").await;
+    app.decide(
+        &phone,
+        &note.approval_id,
+        json!({"decision": "approve", "binding_code": pending.binding_code}),
+    )
+    .await;
+
+    // Two racing redemptions: exactly one wins.
+    let (a, b) = tokio::join!(
+        app.poll_token(&pending.auth_req_id, None),
+        app.poll_token(&pending.auth_req_id, None)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400]);
+
+    let again = app.poll_token(&pending.auth_req_id, None).await;
+    assert_eq!(error_code(again).await, "invalid_grant");
+}
+
+#[tokio::test]
+async fn an_unknown_auth_req_id_is_an_invalid_grant() {
+    let app = spawn_app().await;
+    let response = app.poll_token("no-such-request", Some(0)).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_code(response).await, "invalid_grant");
+}
+
+#[tokio::test]
+async fn the_token_endpoint_also_takes_json() {
+    let app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    let pending = app.start_login("alice").await;
+
+    let response = app
+        .client
+        .post(app.url("/v1/token"))
+        .json(&json!({"grant_type": crate::helpers::CIBA, "auth_req_id": pending.auth_req_id, "wait": 0}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(error_code(response).await, "authorization_pending");
+}
