@@ -18,13 +18,14 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
-    Json(state.keys.jwks())
+    Json(state.keys.snapshot().jwks())
 }
 
 async fn configuration(State(state): State<AppState>) -> Json<Value> {
     let base = state.settings.server.public_url.as_str();
     let algorithm = state
         .keys
+        .snapshot()
         .current()
         .map(|k| format!("{:?}", k.algorithm))
         .unwrap_or_default();

@@ -3,6 +3,7 @@
 //! in the JWKS under its RFC 7638 thumbprint as `kid`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, bail};
 use aws_lc_rs::rand::SystemRandom;
@@ -85,6 +86,54 @@ impl KeySet {
         JwkSet {
             keys: self.keys.iter().map(|k| k.jwk.clone()).collect(),
         }
+    }
+}
+
+/// The live key set of a running server. Readers take a cheap snapshot (`Arc` clone under a
+/// read lock held for no await); `reload` swaps in a fresh set when the files on disk changed,
+/// so `nod keys rotate` reaches a running server without a restart.
+pub struct KeyRing {
+    dir: PathBuf,
+    current: RwLock<Arc<KeySet>>,
+}
+
+impl KeyRing {
+    /// Loads `data_dir/keys`, generating a first key when there is none.
+    pub fn load_or_generate(data_dir: &Path, now_ms: i64) -> anyhow::Result<Self> {
+        let set = KeySet::load_or_generate(data_dir, now_ms)?;
+        Ok(KeyRing {
+            dir: data_dir.join("keys"),
+            current: RwLock::new(Arc::new(set)),
+        })
+    }
+
+    /// The keys as they are now.
+    pub fn snapshot(&self) -> Arc<KeySet> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Re-reads the key directory; returns true when the set of keys changed. A directory that
+    /// cannot be read, or that lost every key, keeps the current set (and reports the error).
+    pub fn reload(&self) -> anyhow::Result<bool> {
+        let fresh = KeySet::load(&self.dir)?;
+        if fresh.keys.is_empty() {
+            anyhow::bail!(
+                "{} holds no key: keeping the loaded ones",
+                self.dir.display()
+            );
+        }
+        let kids = |set: &KeySet| set.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>();
+        let changed = kids(&fresh) != kids(&self.snapshot());
+        if changed {
+            *self
+                .current
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(fresh);
+        }
+        Ok(changed)
     }
 }
 

@@ -3,7 +3,7 @@
 use jsonwebtoken::{Header, encode};
 use serde::{Deserialize, Serialize};
 
-use super::keys::SigningKey;
+use super::keys::{KeySet, SigningKey};
 use super::secrets::{RngError, new_id};
 
 /// The media type of an RFC 9068 access token, as it appears in the `typ` header.
@@ -64,6 +64,14 @@ pub enum IssueError {
     Rng(#[from] RngError),
     #[error("signing the access token failed: {0}")]
     Sign(#[from] jsonwebtoken::errors::Error),
+    #[error("no signing key is loaded")]
+    NoKey,
+}
+
+/// Mints an access token with the key set's current signing key: what the flows call.
+pub fn mint(keys: &KeySet, grant: &AccessGrant) -> Result<IssuedToken, IssueError> {
+    let key = keys.current().ok_or(IssueError::NoKey)?;
+    issue_access_token(key, grant)
 }
 
 /// Signs a new access token with `key`.

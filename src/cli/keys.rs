@@ -26,8 +26,8 @@ struct KeyRow {
 pub fn run(state: &AppState, cmd: KeysCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::List => {
-            let rows: Vec<KeyRow> = state
-                .keys
+            let keys = state.keys.snapshot();
+            let rows: Vec<KeyRow> = keys
                 .all()
                 .iter()
                 .enumerate()

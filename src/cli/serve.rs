@@ -22,6 +22,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let state = app.state();
     let kid = state
         .keys
+        .snapshot()
         .current()
         .map(|k| k.kid.clone())
         .unwrap_or_default();

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::approval::current_state;
 use crate::auth::secrets::{digest_secret, new_id, new_secret};
-use crate::auth::tokens::{AccessGrant, issue_access_token};
+use crate::auth::tokens::{AccessGrant, mint};
 use crate::clock::duration_ms;
 use crate::domain::ApprovalState;
 use crate::error::{Error, Result};
@@ -121,13 +121,9 @@ async fn issue_tokens(state: &AppState, approval: &Approval) -> Result<TokenResp
         return Err(Error::InvalidGrant("auth_req_id already redeemed"));
     }
 
-    let key = state
-        .keys
-        .current()
-        .ok_or_else(|| Error::Internal("no signing key loaded".into()))?;
     let ttl_secs = i64::try_from(settings.tokens.access_ttl.0.as_secs()).unwrap_or(300);
-    let access = issue_access_token(
-        key,
+    let access = mint(
+        &state.keys.snapshot(),
         &AccessGrant {
             issuer: settings.issuer(),
             audience: &settings.tokens.audience,
