@@ -4,8 +4,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -38,17 +40,65 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes, then drains in-flight requests, stops the background
+    /// tasks and flushes the audit writer.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let router = crate::api::router(self.state);
-        axum::serve(
+        let state = self.state;
+        let mut background = spawn_background(&state);
+        let router = crate::api::router(state.clone());
+        let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        background.shutdown().await;
+        state.audit.close().await;
+        served
+    }
+}
+
+/// Housekeeping that runs beside the server: none of it is needed for correctness of a single
+/// request, all of it keeps the in-memory views small and current.
+fn spawn_background(state: &AppState) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    let s = state.clone();
+    tasks.spawn(every(Duration::from_secs(30), move || {
+        let s = s.clone();
+        async move {
+            if let Err(e) = s.refresh_revocations().await {
+                tracing::warn!(error = %e, "could not refresh the revocation view");
+            }
+        }
+    }));
+    let s = state.clone();
+    tasks.spawn(every(Duration::from_secs(5), move || {
+        let s = s.clone();
+        async move {
+            if let Err(e) = s.refresh_resource_servers().await {
+                tracing::warn!(error = %e, "could not refresh resource servers");
+            }
+        }
+    }));
+    tasks.spawn(crate::audit::retention::run(
+        state.clone(),
+        Duration::from_secs(3600),
+    ));
+    tasks
+}
+
+/// Runs `job` every `period` (the first time after one period).
+async fn every<F, Fut>(period: Duration, job: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tick.tick().await;
+        job().await;
     }
 }

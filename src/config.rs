@@ -25,6 +25,11 @@ pub struct Settings {
     pub approvals: ApprovalSettings,
     pub totp: TotpSettings,
     pub notify: NotifySettings,
+    pub audit: AuditSettings,
+    /// Callers of `/v1/introspect` declared in configuration: name → `sha256:<hex digest of
+    /// its secret>` (more can be added with `nod resource-server add`).
+    #[serde(default)]
+    pub resource_servers: std::collections::BTreeMap<String, String>,
     pub log: LogSettings,
 }
 
@@ -82,6 +87,12 @@ pub struct TokenSettings {
     pub access_ttl: Ttl,
     /// Session (and refresh token) absolute lifetime.
     pub session_ttl: Ttl,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub leeway: Ttl,
+    /// Longest token string accepted, in bytes.
+    pub max_token_bytes: usize,
+    /// Verified tokens remembered (so a token's signature is checked once, not per use).
+    pub verified_cache: usize,
 }
 
 /// `[approvals]`: the pending-approval state machine.
@@ -114,6 +125,18 @@ pub struct TotpSettings {
 pub struct NotifySettings {
     /// Expose `GET /v1/test/notifications`.
     pub test_endpoint: bool,
+}
+
+/// `[audit]`: the feed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// `commit`: a use is answered after its event is committed; `async`: without waiting.
+    pub durability: crate::audit::Durability,
+    /// How long events are kept.
+    pub retention: Ttl,
+    /// Events queued for the writer before callers wait.
+    pub queue: usize,
 }
 
 /// `[log]`.
@@ -296,6 +319,21 @@ impl Settings {
         }
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.tokens.leeway.0 > Duration::from_secs(120) {
+            return fail("tokens.leeway", "must be at most 120s");
+        }
+        if self.tokens.max_token_bytes < 512 {
+            return fail("tokens.max_token_bytes", "must be at least 512");
+        }
+        for (name, digest) in &self.resource_servers {
+            let hex = digest.strip_prefix("sha256:").unwrap_or("");
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return fail(
+                    &format!("resource_servers.{name}"),
+                    "must be \"sha256:<64 hex digits>\" (the digest of the secret, not the secret)",
+                );
+            }
         }
         if self.database.max_connections == 0 {
             return fail("database.max_connections", "must be at least 1");

@@ -5,10 +5,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::audit::{AuditWriter, Feed};
 use crate::auth::keys::KeyRing;
 use crate::auth::password::Passwords;
+use crate::auth::resource_servers::ResourceServers;
+use crate::auth::revocations::RevocationView;
 use crate::auth::totp::TotpCipher;
+use crate::auth::verify::{TokenVerifier, VerifyPolicy};
 use crate::clock::Clock;
+use crate::clock::duration_ms;
 use crate::config::Settings;
 use crate::flows::wakeups::WakeUps;
 use crate::notify::Registry;
@@ -33,6 +38,16 @@ pub struct AppState {
     pub notifiers: Arc<Registry>,
     /// Long-polls waiting for a decision.
     pub wakeups: Arc<WakeUps>,
+    /// Verifies access tokens, remembering the ones already verified.
+    pub verifier: Arc<TokenVerifier>,
+    /// Sessions whose access tokens must be refused.
+    pub revocations: Arc<RevocationView>,
+    /// Callers of `/v1/introspect`.
+    pub resource_servers: Arc<ResourceServers>,
+    /// Writes feed events in batches.
+    pub audit: AuditWriter,
+    /// Committed feed events, live.
+    pub feed: Feed,
 }
 
 impl AppState {
@@ -50,7 +65,24 @@ impl AppState {
         )
         .await?;
         let notifiers = Registry::new(clock.clone());
-        Ok(AppState {
+        let verifier = TokenVerifier::new(
+            VerifyPolicy {
+                issuer: settings.issuer().to_owned(),
+                audience: settings.tokens.audience.clone(),
+                leeway_secs: settings.tokens.leeway.0.as_secs(),
+                max_ttl_secs: settings.tokens.access_ttl.0.as_secs(),
+                max_token_bytes: settings.tokens.max_token_bytes,
+            },
+            settings.tokens.verified_cache,
+        );
+        let feed = Feed::new(4096);
+        let audit = AuditWriter::spawn(
+            store.clone(),
+            feed.clone(),
+            settings.audit.durability,
+            settings.audit.queue,
+        );
+        let state = AppState {
             settings: Arc::new(settings),
             store,
             clock,
@@ -59,6 +91,46 @@ impl AppState {
             totp: Arc::new(totp),
             notifiers: Arc::new(notifiers),
             wakeups: Arc::new(WakeUps::default()),
-        })
+            verifier: Arc::new(verifier),
+            revocations: Arc::new(RevocationView::default()),
+            resource_servers: Arc::new(ResourceServers::default()),
+            audit,
+            feed,
+        };
+        state.refresh_revocations().await?;
+        state.refresh_resource_servers().await?;
+        Ok(state)
+    }
+
+    /// How long a revocation must be remembered: until every token of the session has expired.
+    pub fn revocation_horizon_ms(&self) -> i64 {
+        duration_ms(self.settings.tokens.access_ttl.0) + duration_ms(self.settings.tokens.leeway.0)
+    }
+
+    /// Reloads the revocation view from the store and forgets what no live token needs.
+    pub async fn refresh_revocations(&self) -> anyhow::Result<()> {
+        let since = self.clock.now_ms() - self.revocation_horizon_ms();
+        let revoked = self.store.revoked_since(since).await?;
+        self.revocations.insert(revoked);
+        self.revocations.prune(since);
+        Ok(())
+    }
+
+    /// Reloads the resource servers from configuration and the store.
+    pub async fn refresh_resource_servers(&self) -> anyhow::Result<()> {
+        let mut entries: Vec<(String, String)> = self
+            .settings
+            .resource_servers
+            .iter()
+            .map(|(name, digest)| {
+                let hex = digest.trim_start_matches("sha256:").to_ascii_lowercase();
+                (name.clone(), hex)
+            })
+            .collect();
+        for rs in self.store.list_resource_servers().await? {
+            entries.push((rs.name, rs.secret_hash));
+        }
+        self.resource_servers.replace(entries);
+        Ok(())
     }
 }

@@ -4,6 +4,8 @@
 pub mod files;
 pub mod keys;
 pub mod password;
+pub mod resource_servers;
+pub mod revocations;
 pub mod secrets;
 pub mod tokens;
 pub mod totp;

@@ -1,7 +1,9 @@
 //! The phone's side of an approval: list what is pending, decide one.
 
 use serde::Serialize;
+use serde_json::json;
 
+use crate::audit::{event, kind};
 use crate::domain::approval::{DecideError, decide as apply_decision};
 use crate::domain::{ApprovalState, BindingCode, Decision};
 use crate::error::{Error, Result};
@@ -89,6 +91,24 @@ pub async fn decide(
         });
     }
     state.wakeups.fire(&approval.id);
+    let what = match decided.state {
+        ApprovalState::Approved => kind::APPROVED,
+        ApprovalState::Fraud => kind::FRAUD,
+        _ => kind::DENIED,
+    };
+    let mut e = event(&approval.user_id, what, now);
+    e.device_id = Some(device.id.clone());
+    e.ip = Some(approval.ip.clone());
+    e.detail = Some(
+        json!({
+            "approval_id": approval.id,
+            "client_name": approval.client_name,
+            "wrong_code": decided.wrong_code,
+            "amr": ["pwd", "push"],
+        })
+        .to_string(),
+    );
+    state.audit.record(e).await?;
     tracing::info!(approval_id = %approval.id, device = %device.id, outcome = %decided.state,
         wrong_code = decided.wrong_code, "approval decided");
     if decided.wrong_code {

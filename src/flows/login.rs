@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::json;
 
+use crate::audit::{event, kind};
 use crate::auth::password::Password;
 use crate::auth::secrets::{digest_secret, new_id, new_secret, random_below};
 use crate::domain::{BindingCode, ChannelList, LoginContext, Username};
@@ -73,6 +75,13 @@ pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<Logi
         });
     }
     tracing::info!(user = %user.username, approval_id = %approval.id, "login pending approval");
+    let mut requested = event(&user.id, kind::LOGIN_REQUESTED, now);
+    requested.ip = Some(approval.ip.clone());
+    requested.user_agent = Some(approval.user_agent.clone());
+    requested.detail = Some(
+        json!({ "approval_id": approval.id, "client_name": approval.client_name }).to_string(),
+    );
+    state.audit.enqueue(requested).await?;
 
     // Notify off the request path: a slow provider never delays the answer.
     let task_state = state.clone();
@@ -168,12 +177,25 @@ async fn notify_device(
         expires_at: approval.expires_at,
     };
     for attempt in state.notifiers.deliver(&channels, &note).await {
-        match attempt.outcome {
-            Ok(()) => tracing::debug!(device = %device.id, provider = %attempt.provider,
-                "notification delivered"),
-            Err(e) => tracing::warn!(device = %device.id, provider = %attempt.provider,
-                error = %e, "notification failed"),
-        }
+        let (what, error) = match &attempt.outcome {
+            Ok(()) => {
+                tracing::debug!(device = %device.id, provider = %attempt.provider,
+                    "notification delivered");
+                (kind::NOTIFICATION_SENT, None)
+            }
+            Err(e) => {
+                tracing::warn!(device = %device.id, provider = %attempt.provider,
+                    error = %e, "notification failed");
+                (kind::NOTIFICATION_FAILED, Some(e.to_string()))
+            }
+        };
+        let mut e = event(&user.id, what, state.clock.now_ms());
+        e.device_id = Some(device.id.clone());
+        e.detail = Some(
+            json!({ "approval_id": approval.id, "provider": attempt.provider, "error": error })
+                .to_string(),
+        );
+        state.audit.enqueue(e).await?;
     }
     Ok(())
 }

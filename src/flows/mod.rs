@@ -4,5 +4,6 @@
 pub mod approval;
 pub mod login;
 pub mod provision;
+pub mod session;
 pub mod token;
 pub mod wakeups;

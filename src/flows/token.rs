@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::json;
 
 use super::approval::current_state;
+use crate::audit::{event, kind};
 use crate::auth::secrets::{digest_secret, new_id, new_secret};
 use crate::auth::tokens::{AccessGrant, mint};
 use crate::clock::duration_ms;
@@ -104,6 +106,7 @@ async fn issue_tokens(state: &AppState, approval: &Approval) -> Result<TokenResp
         created_at: now,
         expires_at: now + duration_ms(settings.tokens.session_ttl.0),
         revoked_at: None,
+        revoked_by: None,
     };
     let refresh_token = new_secret()?;
     let refresh = RefreshToken {
@@ -138,6 +141,14 @@ async fn issue_tokens(state: &AppState, approval: &Approval) -> Result<TokenResp
     )?;
     tracing::info!(user = %user.username, sid = %session.id, approval_id = %approval.id,
         "tokens issued");
+    let mut e = event(&user.id, kind::TOKEN_ISSUED, now);
+    e.sid = Some(session.id.clone());
+    e.jti = Some(access.claims.jti.clone());
+    e.device_id = session.device_id.clone();
+    e.ip = Some(session.ip.clone());
+    e.user_agent = Some(session.user_agent.clone());
+    e.detail = Some(json!({ "client_name": session.client_name, "amr": amr }).to_string());
+    state.audit.record(e).await?;
     Ok(TokenResponse {
         access_token: access.token,
         token_type: "Bearer",

@@ -109,6 +109,77 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Finds a session.
     async fn session_by_id(&self, id: &str) -> StoreResult<Option<Session>>;
+    /// Revokes a live session; false if it was unknown or already revoked.
+    async fn revoke_session(&self, sid: &str, now: i64, by: &str) -> StoreResult<bool>;
+    /// Revokes every live session of a user; returns the ids revoked.
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+        by: &str,
+    ) -> StoreResult<Vec<String>>;
+    /// A user's live sessions with last use and use count, newest first.
+    async fn active_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionSummary>>;
+    /// Sessions revoked at or after `since`: (sid, revoked_at).
+    async fn revoked_since(&self, since: i64) -> StoreResult<Vec<(String, i64)>>;
+    /// Presents a refresh token (by digest): rotates it to `replacement`, or detects reuse of
+    /// an already rotated one (revoking the session), in one transaction.
+    async fn rotate_refresh(
+        &self,
+        presented_hash: &str,
+        replacement: &RefreshToken,
+        now: i64,
+    ) -> StoreResult<RefreshOutcome>;
+    /// The session a refresh token (by digest) belongs to, rotated or not.
+    async fn session_of_refresh(&self, token_hash: &str) -> StoreResult<Option<Session>>;
+
+    // --- audit ---------------------------------------------------------------------------
+    /// Appends events in one transaction (one multi-row statement per chunk); returns their
+    /// ids in order.
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<Vec<i64>>;
+    /// A user's events, newest first, with ids below `before` (or above `after`, oldest
+    /// first, for catching up a stream), matching `filter`.
+    async fn audit_page(
+        &self,
+        user_id: &str,
+        cursor: AuditCursor,
+        limit: u32,
+        filter: &AuditFilter,
+    ) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes up to `batch` events older than `older_than`; returns how many.
+    async fn prune_audit(&self, older_than: i64, batch: u32) -> StoreResult<u64>;
+
+    // --- resource servers ----------------------------------------------------------------
+    /// Adds a caller of `/v1/introspect`; `Conflict` if the name is taken.
+    async fn create_resource_server(&self, rs: &ResourceServer) -> StoreResult<()>;
+    /// All resource servers, by name.
+    async fn list_resource_servers(&self) -> StoreResult<Vec<ResourceServer>>;
+    /// Removes one; false if there was none.
+    async fn delete_resource_server(&self, name: &str) -> StoreResult<bool>;
+}
+
+/// Where a page of the feed starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditCursor {
+    /// Newest first, from the newest event.
+    Newest,
+    /// Newest first, ids strictly below this one.
+    Before(i64),
+    /// Oldest first, ids strictly above this one (stream catch-up).
+    After(i64),
+}
+
+/// Optional narrowing of a feed page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only this kind of event.
+    pub kind: Option<String>,
+    /// Only events of this session.
+    pub sid: Option<String>,
+    /// Only events at or after this time (Unix ms).
+    pub since: Option<i64>,
+    /// Only events before this time (Unix ms).
+    pub until: Option<i64>,
 }
 
 /// Opens the store named by `database.url`, creating and migrating it as needed.

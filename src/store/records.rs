@@ -88,6 +88,8 @@ pub struct Session {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// Who ended it: a device id, `user`, `refresh_reuse`, `admin`.
+    pub revoked_by: Option<String>,
 }
 
 /// A refresh token, by digest.
@@ -97,4 +99,62 @@ pub struct RefreshToken {
     pub session_id: String,
     pub created_at: i64,
     pub rotated_at: Option<i64>,
+}
+
+/// One event of a user's audit feed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, FromRow, serde::Serialize)]
+pub struct AuditEvent {
+    /// Assigned by the store on insert (0 before).
+    pub id: i64,
+    pub user_id: String,
+    /// Unix ms.
+    pub at: i64,
+    /// What happened (`token_used`, `approved`, …).
+    pub kind: String,
+    pub sid: Option<String>,
+    pub jti: Option<String>,
+    pub device_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub method: Option<String>,
+    pub host: Option<String>,
+    pub path: Option<String>,
+    pub resource_server: Option<String>,
+    /// JSON object with kind-specific details.
+    pub detail: Option<String>,
+}
+
+/// A session as the phone lists it, with its use so far.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize)]
+pub struct SessionSummary {
+    pub id: String,
+    pub client_name: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Unix ms of the last `token_used`, if any.
+    pub last_used_at: Option<i64>,
+    /// Number of `token_used` events.
+    pub use_count: i64,
+}
+
+/// A caller of `/v1/introspect`.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ResourceServer {
+    pub name: String,
+    /// SHA-256 of its secret.
+    pub secret_hash: String,
+    pub created_at: i64,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// Rotated: the old token is spent, the new one stored; here is the live session.
+    Rotated(Session),
+    /// The token had already been rotated: the session is now revoked (reuse detection).
+    Reused(Session),
+    /// Unknown token, or its session is revoked or expired.
+    Invalid,
 }

@@ -10,8 +10,12 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+mod audit;
+mod sessions;
+
 use super::{
-    Approval, ApprovalLink, ApprovalSlot, Device, RefreshToken, Session, Store, StoreError,
+    Approval, ApprovalLink, ApprovalSlot, AuditCursor, AuditEvent, AuditFilter, Device,
+    RefreshOutcome, RefreshToken, ResourceServer, Session, SessionSummary, Store, StoreError,
     StoreResult, User,
 };
 use crate::config::DatabaseSettings;
@@ -74,7 +78,7 @@ fn create_private_file(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// Sorts sqlx errors into what callers act on.
-fn classify(err: sqlx::Error) -> StoreError {
+pub(super) fn classify(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
@@ -362,8 +366,8 @@ impl Store for SqliteStore {
         }
         sqlx::query(
             "INSERT INTO sessions (id, user_id, approval_id, device_id, client_name, ip, \
-             user_agent, amr, created_at, expires_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             user_agent, amr, created_at, expires_at, revoked_at, revoked_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&s.id)
         .bind(&s.user_id)
@@ -376,6 +380,7 @@ impl Store for SqliteStore {
         .bind(s.created_at)
         .bind(s.expires_at)
         .bind(s.revoked_at)
+        .bind(&s.revoked_by)
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
@@ -400,5 +405,70 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(classify)
+    }
+
+    async fn revoke_session(&self, sid: &str, now: i64, by: &str) -> StoreResult<bool> {
+        self.revoke_session_impl(sid, now, by).await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+        by: &str,
+    ) -> StoreResult<Vec<String>> {
+        self.revoke_user_sessions_impl(user_id, now, by).await
+    }
+
+    async fn active_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionSummary>> {
+        self.active_sessions_impl(user_id, now).await
+    }
+
+    async fn revoked_since(&self, since: i64) -> StoreResult<Vec<(String, i64)>> {
+        self.revoked_since_impl(since).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        presented_hash: &str,
+        replacement: &RefreshToken,
+        now: i64,
+    ) -> StoreResult<RefreshOutcome> {
+        self.rotate_refresh_impl(presented_hash, replacement, now)
+            .await
+    }
+
+    async fn session_of_refresh(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        self.session_of_refresh_impl(token_hash).await
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<Vec<i64>> {
+        self.append_audit_impl(events).await
+    }
+
+    async fn audit_page(
+        &self,
+        user_id: &str,
+        cursor: AuditCursor,
+        limit: u32,
+        filter: &AuditFilter,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        self.audit_page_impl(user_id, cursor, limit, filter).await
+    }
+
+    async fn prune_audit(&self, older_than: i64, batch: u32) -> StoreResult<u64> {
+        self.prune_audit_impl(older_than, batch).await
+    }
+
+    async fn create_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
+        self.create_resource_server_impl(rs).await
+    }
+
+    async fn list_resource_servers(&self) -> StoreResult<Vec<ResourceServer>> {
+        self.list_resource_servers_impl().await
+    }
+
+    async fn delete_resource_server(&self, name: &str) -> StoreResult<bool> {
+        self.delete_resource_server_impl(name).await
     }
 }

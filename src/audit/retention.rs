@@ -1,0 +1,38 @@
+//! Retention: events older than `audit.retention` are deleted in the background, in small
+//! batches, so the writer and readers never wait long behind a big delete.
+
+use std::time::Duration;
+
+use crate::clock::duration_ms;
+use crate::state::AppState;
+
+/// Rows deleted per statement.
+const BATCH: u32 = 1000;
+
+/// Deletes everything older than the retention period; returns how many events went.
+pub async fn prune_once(state: &AppState) -> anyhow::Result<u64> {
+    let cutoff = state.clock.now_ms() - duration_ms(state.settings.audit.retention.0);
+    let mut total = 0;
+    loop {
+        let deleted = state.store.prune_audit(cutoff, BATCH).await?;
+        total += deleted;
+        if deleted < u64::from(BATCH) {
+            return Ok(total);
+        }
+        // Let other writers in between batches.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Prunes at start and then every `every`, until the task is dropped.
+pub async fn run(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match prune_once(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "pruned audit events past retention"),
+            Err(e) => tracing::warn!(error = %e, "audit retention failed; will retry"),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The audit writer: one task owns the channel, takes whatever is queued (`recv_many`), writes
+//! it as one transaction with multi-row statements, then acknowledges each caller. Batches form
+//! by themselves under load; at low load a batch is one event and latency is one commit.
+//!
+//! In `commit` durability a handler awaits the acknowledgement before answering, so a use
+//! answered 200 is on disk. In `async` durability it does not wait. On shutdown the writer
+//! drains what is queued before it exits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::Feed;
+use crate::error::Error;
+use crate::store::{AuditEvent, Store};
+
+/// Most events taken into one batch.
+const MAX_BATCH: usize = 1024;
+
+/// When a request counts as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// The answer waits until the event's batch has committed.
+    Commit,
+    /// The answer does not wait; a crash may lose the last few events.
+    Async,
+}
+
+struct Job {
+    event: AuditEvent,
+    ack: Option<oneshot::Sender<bool>>,
+}
+
+/// The handle requests use to record events.
+#[derive(Clone)]
+pub struct AuditWriter {
+    jobs: mpsc::Sender<Job>,
+    durability: Durability,
+    stop: Arc<watch::Sender<bool>>,
+    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl AuditWriter {
+    /// Starts the writer task. `queue` bounds the channel: when full, callers wait.
+    pub fn spawn(store: Arc<dyn Store>, feed: Feed, durability: Durability, queue: usize) -> Self {
+        let (jobs, receiver) = mpsc::channel(queue.max(1));
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(store, feed, receiver, stopped));
+        AuditWriter {
+            jobs,
+            durability,
+            stop: Arc::new(stop),
+            task: Arc::new(Mutex::new(Some(task))),
+        }
+    }
+
+    /// Records an event with the configured durability: in `commit` mode, returns once it is
+    /// committed; an error means it was not, and the request must not answer success.
+    pub async fn record(&self, event: AuditEvent) -> Result<(), Error> {
+        match self.durability {
+            Durability::Commit => self.record_durably(event).await,
+            Durability::Async => self.enqueue(event).await,
+        }
+    }
+
+    /// Records an event and waits for its commit, whatever the configured durability.
+    pub async fn record_durably(&self, event: AuditEvent) -> Result<(), Error> {
+        let (ack, committed) = oneshot::channel();
+        self.jobs
+            .send(Job {
+                event,
+                ack: Some(ack),
+            })
+            .await
+            .map_err(|_| Error::Unavailable("the audit writer has stopped".into()))?;
+        match committed.await {
+            Ok(true) => Ok(()),
+            _ => Err(Error::Unavailable(
+                "the audit record could not be written".into(),
+            )),
+        }
+    }
+
+    /// Queues an event without waiting for its commit (background events: notifications,
+    /// refused tokens).
+    pub async fn enqueue(&self, event: AuditEvent) -> Result<(), Error> {
+        self.jobs
+            .send(Job { event, ack: None })
+            .await
+            .map_err(|_| Error::Unavailable("the audit writer has stopped".into()))
+    }
+
+    /// Stops taking events, writes everything queued, and returns when the writer has ended.
+    pub async fn close(&self) {
+        let _ = self.stop.send(true);
+        let task = self.task.lock().await.take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// Events waiting for the writer (back-pressure shows here first).
+    pub fn queued(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+}
+
+async fn run(
+    store: Arc<dyn Store>,
+    feed: Feed,
+    mut receiver: mpsc::Receiver<Job>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        tokio::select! {
+            biased;
+            received = receiver.recv_many(&mut batch, MAX_BATCH) => {
+                if received == 0 {
+                    break; // every sender is gone
+                }
+                write(&*store, &feed, &mut batch).await;
+            }
+            _ = stopped.changed() => {
+                // Refuse new work, then write everything already queued.
+                receiver.close();
+                while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                    write(&*store, &feed, &mut batch).await;
+                }
+                break;
+            }
+        }
+    }
+    tracing::debug!("audit writer stopped");
+}
+
+/// Writes one batch, retrying briefly on a transient failure, then acknowledges every job.
+async fn write(store: &dyn Store, feed: &Feed, batch: &mut Vec<Job>) {
+    let events: Vec<AuditEvent> = batch.iter().map(|j| j.event.clone()).collect();
+    let mut outcome = store.append_audit(&events).await;
+    for delay_ms in [10, 50, 250] {
+        if outcome.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        outcome = store.append_audit(&events).await;
+    }
+    match outcome {
+        Ok(ids) => {
+            for (mut event, id) in events.into_iter().zip(ids) {
+                event.id = id;
+                feed.publish(Arc::new(event));
+            }
+            for job in batch.drain(..) {
+                if let Some(ack) = job.ack {
+                    let _ = ack.send(true);
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, events = batch.len(), "audit batch could not be written");
+            for job in batch.drain(..) {
+                if let Some(ack) = job.ack {
+                    let _ = ack.send(false);
+                }
+            }
+        }
+    }
+}

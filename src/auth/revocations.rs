@@ -1,0 +1,66 @@
+//! The revocation view: session ids revoked recently enough that one of their access tokens
+//! may still be alive. An access token lives at most `access_ttl`, so an entry can go
+//! `access_ttl` + leeway after its revocation and the set stays small. Checked on every use
+//! after the token itself verified; no database read on that path.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+/// Revoked session ids and when they were revoked (Unix ms).
+#[derive(Debug, Default)]
+pub struct RevocationView {
+    revoked: RwLock<HashMap<String, i64>>,
+}
+
+impl RevocationView {
+    /// Whether tokens of session `sid` must be refused.
+    pub fn is_revoked(&self, sid: &str) -> bool {
+        self.read().contains_key(sid)
+    }
+
+    /// Adds revoked sessions.
+    pub fn insert(&self, entries: impl IntoIterator<Item = (String, i64)>) {
+        let mut revoked = self.revoked.write().unwrap_or_else(|p| p.into_inner());
+        for (sid, at) in entries {
+            revoked.insert(sid, at);
+        }
+    }
+
+    /// Forgets revocations older than `before` (their tokens have all expired).
+    pub fn prune(&self, before: i64) {
+        self.revoked
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, at| *at >= before);
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, i64>> {
+        self.revoked.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revocations_are_held_until_their_tokens_have_expired() {
+        let view = RevocationView::default();
+        view.insert([("s1".to_owned(), 1_000), ("s2".to_owned(), 5_000)]);
+        assert!(view.is_revoked("s1") && view.is_revoked("s2") && !view.is_revoked("s3"));
+        view.prune(2_000);
+        assert!(!view.is_revoked("s1"));
+        assert!(view.is_revoked("s2"));
+        assert_eq!(view.len(), 1);
+    }
+}

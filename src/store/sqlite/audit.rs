@@ -1,0 +1,145 @@
+//! The audit feed and resource servers on SQLite.
+
+use super::{SqliteStore, classify};
+use crate::store::{AuditCursor, AuditEvent, AuditFilter, ResourceServer, StoreResult};
+
+/// Rows per INSERT statement: 13 columns × 500 stays far below SQLite's 32 766 variables.
+const ROWS_PER_STATEMENT: usize = 500;
+
+const AUDIT_INSERT: &str = "INSERT INTO audit_events (user_id, at, kind, sid, jti, device_id, \
+     ip, user_agent, method, host, path, resource_server, detail) VALUES ";
+
+impl SqliteStore {
+    pub(super) async fn append_audit_impl(&self, events: &[AuditEvent]) -> StoreResult<Vec<i64>> {
+        let mut ids = Vec::with_capacity(events.len());
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = String::with_capacity(AUDIT_INSERT.len() + chunk.len() * 64);
+            sql.push_str(AUDIT_INSERT);
+            for i in 0..chunk.len() {
+                let p = i * 13;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for c in 1..=13 {
+                    if c > 1 {
+                        sql.push(',');
+                    }
+                    sql.push('$');
+                    sql.push_str(&(p + c).to_string());
+                }
+                sql.push(')');
+            }
+            sql.push_str(" RETURNING id");
+            let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                query = query
+                    .bind(&e.user_id)
+                    .bind(e.at)
+                    .bind(&e.kind)
+                    .bind(&e.sid)
+                    .bind(&e.jti)
+                    .bind(&e.device_id)
+                    .bind(&e.ip)
+                    .bind(&e.user_agent)
+                    .bind(&e.method)
+                    .bind(&e.host)
+                    .bind(&e.path)
+                    .bind(&e.resource_server)
+                    .bind(&e.detail);
+            }
+            let mut chunk_ids = query.fetch_all(&mut *tx).await.map_err(classify)?;
+            // RETURNING gives no order guarantee; ids of one statement are consecutive.
+            chunk_ids.sort_unstable();
+            ids.extend(chunk_ids);
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(ids)
+    }
+
+    pub(super) async fn audit_page_impl(
+        &self,
+        user_id: &str,
+        cursor: AuditCursor,
+        limit: u32,
+        filter: &AuditFilter,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        const FILTERS: &str = "user_id = $1 \
+             AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR sid = $4) \
+             AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6)";
+        let (sql, bound) = match cursor {
+            AuditCursor::Newest => (
+                format!(
+                    "SELECT * FROM audit_events WHERE {FILTERS} AND $2 IS NULL ORDER BY id DESC LIMIT $7"
+                ),
+                None,
+            ),
+            AuditCursor::Before(id) => (
+                format!(
+                    "SELECT * FROM audit_events WHERE {FILTERS} AND id < $2 ORDER BY id DESC LIMIT $7"
+                ),
+                Some(id),
+            ),
+            AuditCursor::After(id) => (
+                format!(
+                    "SELECT * FROM audit_events WHERE {FILTERS} AND id > $2 ORDER BY id ASC LIMIT $7"
+                ),
+                Some(id),
+            ),
+        };
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(bound)
+            .bind(&filter.kind)
+            .bind(&filter.sid)
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    pub(super) async fn prune_audit_impl(&self, older_than: i64, batch: u32) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM audit_events WHERE id IN \
+             (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2)",
+        )
+        .bind(older_than)
+        .bind(i64::from(batch))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected())
+    }
+
+    pub(super) async fn create_resource_server_impl(&self, rs: &ResourceServer) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO resource_servers (name, secret_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(&rs.name)
+        .bind(&rs.secret_hash)
+        .bind(rs.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn list_resource_servers_impl(&self) -> StoreResult<Vec<ResourceServer>> {
+        sqlx::query_as("SELECT * FROM resource_servers ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    pub(super) async fn delete_resource_server_impl(&self, name: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM resource_servers WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,150 @@
+//! Sessions and refresh-token families on SQLite.
+
+use super::{SqliteStore, classify};
+use crate::store::{RefreshOutcome, RefreshToken, Session, SessionSummary, StoreResult};
+
+impl SqliteStore {
+    pub(super) async fn revoke_session_impl(
+        &self,
+        sid: &str,
+        now: i64,
+        by: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoked_by = $2 \
+             WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(by)
+        .bind(sid)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn revoke_user_sessions_impl(
+        &self,
+        user_id: &str,
+        now: i64,
+        by: &str,
+    ) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar(
+            "UPDATE sessions SET revoked_at = $1, revoked_by = $2 \
+             WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
+        )
+        .bind(now)
+        .bind(by)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    pub(super) async fn active_sessions_impl(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<SessionSummary>> {
+        sqlx::query_as(
+            "SELECT s.id, s.client_name, s.ip, s.user_agent, s.created_at, s.expires_at, \
+                    (SELECT MAX(e.at) FROM audit_events e \
+                      WHERE e.sid = s.id AND e.kind = 'token_used') AS last_used_at, \
+                    (SELECT COUNT(*) FROM audit_events e \
+                      WHERE e.sid = s.id AND e.kind = 'token_used') AS use_count \
+             FROM sessions s \
+             WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
+             ORDER BY s.created_at DESC, s.id",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    pub(super) async fn revoked_since_impl(&self, since: i64) -> StoreResult<Vec<(String, i64)>> {
+        sqlx::query_as("SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    pub(super) async fn rotate_refresh_impl(
+        &self,
+        presented_hash: &str,
+        replacement: &RefreshToken,
+        now: i64,
+    ) -> StoreResult<RefreshOutcome> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        // Write first: the transaction holds SQLite's writer lock from here on, so two
+        // presentations of one token are strictly ordered.
+        let spent = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
+        )
+        .bind(now)
+        .bind(presented_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?
+        .rows_affected()
+            == 1;
+        let session: Option<Session> = sqlx::query_as(
+            "SELECT s.* FROM sessions s JOIN refresh_tokens r ON r.session_id = s.id \
+             WHERE r.token_hash = $1",
+        )
+        .bind(presented_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let Some(session) = session else {
+            tx.rollback().await.map_err(classify)?;
+            return Ok(RefreshOutcome::Invalid);
+        };
+        if !spent {
+            // Already rotated: someone holds a copy. End the whole session.
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $1, revoked_by = 'refresh_reuse' \
+                 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(&session.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            return Ok(RefreshOutcome::Reused(session));
+        }
+        if session.revoked_at.is_some() || session.expires_at <= now {
+            tx.rollback().await.map_err(classify)?;
+            return Ok(RefreshOutcome::Invalid);
+        }
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at, rotated_at) \
+             VALUES ($1, $2, $3, NULL)",
+        )
+        .bind(&replacement.token_hash)
+        .bind(&session.id)
+        .bind(replacement.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(RefreshOutcome::Rotated(session))
+    }
+
+    pub(super) async fn session_of_refresh_impl(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<Session>> {
+        sqlx::query_as(
+            "SELECT s.* FROM sessions s JOIN refresh_tokens r ON r.session_id = s.id \
+             WHERE r.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+}
