@@ -3,9 +3,12 @@
 
 mod device;
 pub mod extract;
+mod introspect;
 mod login;
+mod session;
 mod testing;
 mod token;
+mod verify;
 mod wellknown;
 
 use axum::Router;
@@ -24,6 +27,9 @@ pub fn router(state: AppState) -> Router {
         .merge(login::router())
         .merge(token::router())
         .merge(device::router())
+        .merge(verify::router())
+        .merge(introspect::router())
+        .merge(session::router())
         .merge(wellknown::router());
     if settings.notify.test_endpoint {
         router = router.merge(testing::router());

@@ -1,4 +1,4 @@
-//! `POST /v1/token`: the CIBA grant (with long-poll). Form or JSON bodies.
+//! `POST /v1/token`: the CIBA grant (with long-poll) and the refresh grant. Form or JSON bodies.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::extract::FormOrJson;
 use crate::error::{Error, Result};
-use crate::flows::token::{CIBA_GRANT, redeem_ciba};
+use crate::flows::token::{CIBA_GRANT, redeem_ciba, refresh};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -24,6 +24,7 @@ struct TokenParams {
     grant_type: Option<String>,
     auth_req_id: Option<String>,
     wait: Option<WaitParam>,
+    refresh_token: Option<String>,
 }
 
 /// `wait` arrives as a string in forms and as a number (or string) in JSON.
@@ -77,6 +78,19 @@ async fn token(
                 None => 0,
             };
             redeem_ciba(&state, auth_req_id, Duration::from_secs(wait)).await?
+        }
+        "refresh_token" => {
+            let presented = params
+                .refresh_token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| Error::InvalidRequest("refresh_token is required".into()))?;
+            if presented.len() > 256 {
+                return Err(Error::InvalidGrant(
+                    "unknown, expired or revoked refresh token",
+                ));
+            }
+            refresh(&state, presented).await?
         }
         other => {
             return Err(Error::UnsupportedGrantType(

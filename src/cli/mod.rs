@@ -4,6 +4,7 @@
 mod devices;
 mod keys;
 mod output;
+mod resource_servers;
 mod serve;
 mod users;
 
@@ -46,6 +47,9 @@ pub enum Command {
     /// Inspect signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Manage the callers of /v1/introspect.
+    #[command(subcommand)]
+    ResourceServer(resource_servers::ResourceServerCommand),
 }
 
 /// Runs a parsed command line.
@@ -62,6 +66,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => users::run(&state(settings).await?, cmd, cli.json).await,
         Command::Device(cmd) => devices::run(&state(settings).await?, cmd, cli.json).await,
         Command::Keys(cmd) => keys::run(&state(settings).await?, cmd, cli.json),
+        Command::ResourceServer(cmd) => {
+            resource_servers::run(&state(settings).await?, cmd, cli.json).await
+        }
     }
 }
 

@@ -6,4 +6,5 @@ pub mod login;
 pub mod provision;
 pub mod session;
 pub mod token;
+pub mod usage;
 pub mod wakeups;

@@ -9,12 +9,12 @@ use serde_json::json;
 use super::approval::current_state;
 use crate::audit::{event, kind};
 use crate::auth::secrets::{digest_secret, new_id, new_secret};
-use crate::auth::tokens::{AccessGrant, mint};
+use crate::auth::tokens::{AccessGrant, IssuedToken, mint};
 use crate::clock::duration_ms;
 use crate::domain::ApprovalState;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{Approval, RefreshToken, Session};
+use crate::store::{Approval, RefreshOutcome, RefreshToken, Session, User};
 
 /// The CIBA grant type (OpenID CIBA Core §10.1).
 pub const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
@@ -124,21 +124,7 @@ async fn issue_tokens(state: &AppState, approval: &Approval) -> Result<TokenResp
         return Err(Error::InvalidGrant("auth_req_id already redeemed"));
     }
 
-    let ttl_secs = i64::try_from(settings.tokens.access_ttl.0.as_secs()).unwrap_or(300);
-    let access = mint(
-        &state.keys.snapshot(),
-        &AccessGrant {
-            issuer: settings.issuer(),
-            audience: &settings.tokens.audience,
-            user_id: &user.id,
-            username: &user.username,
-            session_id: &session.id,
-            client_id: &session.client_name,
-            amr: &amr,
-            now_secs: now / 1000,
-            ttl_secs,
-        },
-    )?;
+    let access = access_token(state, &user, &session, &amr, now)?;
     tracing::info!(user = %user.username, sid = %session.id, approval_id = %approval.id,
         "tokens issued");
     let mut e = event(&user.id, kind::TOKEN_ISSUED, now);
@@ -156,4 +142,132 @@ async fn issue_tokens(state: &AppState, approval: &Approval) -> Result<TokenResp
         refresh_token,
         scope: None,
     })
+}
+
+/// Signs an access token for `session`.
+fn access_token(
+    state: &AppState,
+    user: &User,
+    session: &Session,
+    amr: &[&str],
+    now: i64,
+) -> Result<IssuedToken> {
+    let settings = &state.settings;
+    let ttl_secs = i64::try_from(settings.tokens.access_ttl.0.as_secs()).unwrap_or(300);
+    Ok(mint(
+        &state.keys.snapshot(),
+        &AccessGrant {
+            issuer: settings.issuer(),
+            audience: &settings.tokens.audience,
+            user_id: &user.id,
+            username: &user.username,
+            session_id: &session.id,
+            client_id: &session.client_name,
+            amr,
+            now_secs: now.div_euclid(1000),
+            ttl_secs,
+        },
+    )?)
+}
+
+/// The refresh grant: rotates the refresh token and issues a fresh access token for the same
+/// session. Presenting a token that was already rotated means a copy exists: the whole session
+/// is revoked and the feed says so.
+pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenResponse> {
+    let now = state.clock.now_ms();
+    let replacement_secret = new_secret()?;
+    let replacement = RefreshToken {
+        token_hash: digest_secret(&replacement_secret),
+        session_id: String::new(), // the store binds it to the presented token's session
+        created_at: now,
+        rotated_at: None,
+    };
+    let session = match state
+        .store
+        .rotate_refresh(&digest_secret(presented), &replacement, now)
+        .await?
+    {
+        RefreshOutcome::Rotated(session) => session,
+        RefreshOutcome::Invalid => {
+            return Err(Error::InvalidGrant(
+                "unknown, expired or revoked refresh token",
+            ));
+        }
+        RefreshOutcome::Reused(session) => {
+            tracing::warn!(sid = %session.id, "refresh token reused: session revoked");
+            let mut e = event(&session.user_id, kind::REFRESH_REUSE, now);
+            e.sid = Some(session.id.clone());
+            state.audit.record(e).await?;
+            if session.revoked_at.is_none() {
+                super::session::mark_revoked(
+                    state,
+                    &session.user_id,
+                    vec![session.id.clone()],
+                    now,
+                    super::session::RevokedBy::RefreshReuse,
+                )
+                .await?;
+            }
+            return Err(Error::InvalidGrant(
+                "refresh token already used; the session is revoked",
+            ));
+        }
+    };
+    let user = state
+        .store
+        .user_by_id(&session.user_id)
+        .await?
+        .filter(User::is_active)
+        .ok_or(Error::InvalidGrant("the user is disabled"))?;
+    let amr: Vec<String> = serde_json::from_str(&session.amr).unwrap_or_default();
+    let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
+    let access = access_token(state, &user, &session, &amr, now)?;
+    let mut e = event(&user.id, kind::TOKEN_REFRESHED, now);
+    e.sid = Some(session.id.clone());
+    e.jti = Some(access.claims.jti.clone());
+    state.audit.record(e).await?;
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: state.settings.tokens.access_ttl.0.as_secs(),
+        refresh_token: replacement_secret,
+        scope: None,
+    })
+}
+
+/// RFC 7009: revokes the session of an access or refresh token. Unknown, expired or foreign
+/// tokens are ignored (the answer is the same 200 either way).
+pub async fn revoke_any(state: &AppState, token: &str) -> Result<()> {
+    if token.len() > state.settings.tokens.max_token_bytes {
+        return Ok(());
+    }
+    let session = if token.contains('.') {
+        let now_secs = state.clock.now_ms().div_euclid(1000);
+        match state
+            .verifier
+            .verify(&state.keys.snapshot(), token, now_secs)
+        {
+            Ok(claims) => state.store.session_by_id(&claims.sid).await?,
+            Err(_) => None,
+        }
+    } else {
+        state
+            .store
+            .session_of_refresh(&digest_secret(token))
+            .await?
+    };
+    if let Some(session) = session.filter(|s| s.revoked_at.is_none()) {
+        match super::session::revoke(
+            state,
+            &session.user_id,
+            &session.id,
+            super::session::RevokedBy::Client,
+        )
+        .await
+        {
+            Ok(()) | Err(Error::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -122,8 +122,9 @@ pub trait Store: Send + Sync + 'static {
     async fn active_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionSummary>>;
     /// Sessions revoked at or after `since`: (sid, revoked_at).
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<(String, i64)>>;
-    /// Presents a refresh token (by digest): rotates it to `replacement`, or detects reuse of
-    /// an already rotated one (revoking the session), in one transaction.
+    /// Presents a refresh token (by digest): rotates it to `replacement` (stored in the same
+    /// session, whatever `replacement.session_id` says), or detects reuse of an already
+    /// rotated one (revoking the session), in one transaction.
     async fn rotate_refresh(
         &self,
         presented_hash: &str,

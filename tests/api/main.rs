@@ -12,3 +12,4 @@ mod discovery;
 mod login;
 mod phone;
 mod token;
+mod usage;

@@ -125,7 +125,7 @@ impl SqliteStore {
              VALUES ($1, $2, $3, NULL)",
         )
         .bind(&replacement.token_hash)
-        .bind(&session.id)
+        .bind(&session.id) // the family continues in the presented token's session
         .bind(replacement.created_at)
         .execute(&mut *tx)
         .await
