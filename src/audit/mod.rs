@@ -76,6 +76,11 @@ impl Feed {
         let _ = self.sender.send(event);
     }
 
+    /// Whether any stream is listening (publishing to nobody is skipped).
+    pub fn is_watched(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
     /// A receiver of everything published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<AuditEvent>> {
         self.sender.subscribe()

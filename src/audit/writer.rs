@@ -140,7 +140,12 @@ async fn run(
 
 /// Writes one batch, retrying briefly on a transient failure, then acknowledges every job.
 async fn write(store: &dyn Store, feed: &Feed, batch: &mut Vec<Job>) {
-    let events: Vec<AuditEvent> = batch.iter().map(|j| j.event.clone()).collect();
+    let mut events = Vec::with_capacity(batch.len());
+    let mut acks = Vec::with_capacity(batch.len());
+    for job in batch.drain(..) {
+        events.push(job.event);
+        acks.push(job.ack);
+    }
     let mut outcome = store.append_audit(&events).await;
     for delay_ms in [10, 50, 250] {
         if outcome.is_ok() {
@@ -149,25 +154,22 @@ async fn write(store: &dyn Store, feed: &Feed, batch: &mut Vec<Job>) {
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         outcome = store.append_audit(&events).await;
     }
-    match outcome {
+    let committed = match outcome {
         Ok(ids) => {
-            for (mut event, id) in events.into_iter().zip(ids) {
-                event.id = id;
-                feed.publish(Arc::new(event));
-            }
-            for job in batch.drain(..) {
-                if let Some(ack) = job.ack {
-                    let _ = ack.send(true);
+            if feed.is_watched() {
+                for (mut event, id) in events.into_iter().zip(ids) {
+                    event.id = id;
+                    feed.publish(Arc::new(event));
                 }
             }
+            true
         }
         Err(e) => {
-            tracing::error!(error = %e, events = batch.len(), "audit batch could not be written");
-            for job in batch.drain(..) {
-                if let Some(ack) = job.ack {
-                    let _ = ack.send(false);
-                }
-            }
+            tracing::error!(error = %e, events = acks.len(), "audit batch could not be written");
+            false
         }
+    };
+    for ack in acks.into_iter().flatten() {
+        let _ = ack.send(committed);
     }
 }

@@ -11,48 +11,15 @@ const AUDIT_INSERT: &str = "INSERT INTO audit_events (user_id, at, kind, sid, jt
 
 impl SqliteStore {
     pub(super) async fn append_audit_impl(&self, events: &[AuditEvent]) -> StoreResult<Vec<i64>> {
+        if events.len() <= ROWS_PER_STATEMENT {
+            // One statement is its own transaction: one round trip to SQLite, no BEGIN/COMMIT.
+            let mut conn = self.pool.acquire().await.map_err(classify)?;
+            return insert_chunk(&mut conn, events).await;
+        }
         let mut ids = Vec::with_capacity(events.len());
         let mut tx = self.pool.begin().await.map_err(classify)?;
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = String::with_capacity(AUDIT_INSERT.len() + chunk.len() * 64);
-            sql.push_str(AUDIT_INSERT);
-            for i in 0..chunk.len() {
-                let p = i * 13;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                for c in 1..=13 {
-                    if c > 1 {
-                        sql.push(',');
-                    }
-                    sql.push('$');
-                    sql.push_str(&(p + c).to_string());
-                }
-                sql.push(')');
-            }
-            sql.push_str(" RETURNING id");
-            let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
-            for e in chunk {
-                query = query
-                    .bind(&e.user_id)
-                    .bind(e.at)
-                    .bind(&e.kind)
-                    .bind(&e.sid)
-                    .bind(&e.jti)
-                    .bind(&e.device_id)
-                    .bind(&e.ip)
-                    .bind(&e.user_agent)
-                    .bind(&e.method)
-                    .bind(&e.host)
-                    .bind(&e.path)
-                    .bind(&e.resource_server)
-                    .bind(&e.detail);
-            }
-            let mut chunk_ids = query.fetch_all(&mut *tx).await.map_err(classify)?;
-            // RETURNING gives no order guarantee; ids of one statement are consecutive.
-            chunk_ids.sort_unstable();
-            ids.extend(chunk_ids);
+            ids.extend(insert_chunk(&mut tx, chunk).await?);
         }
         tx.commit().await.map_err(classify)?;
         Ok(ids)
@@ -142,4 +109,45 @@ impl SqliteStore {
             .map_err(classify)?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Inserts up to `ROWS_PER_STATEMENT` events with one multi-row statement; returns their ids.
+async fn insert_chunk(
+    conn: &mut sqlx::SqliteConnection,
+    chunk: &[AuditEvent],
+) -> StoreResult<Vec<i64>> {
+    let mut sql = String::with_capacity(AUDIT_INSERT.len() + chunk.len() * 64);
+    sql.push_str(AUDIT_INSERT);
+    // Anonymous `?` placeholders: SQLite resolves a named `$N` by a linear search of the
+    // statement's names, which made binding a 64-row batch quadratic (a sixth of the CPU time
+    // of a verify under load, measured with perf).
+    for i in 0..chunk.len() {
+        sql.push_str(if i == 0 {
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        } else {
+            ",(?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        });
+    }
+    sql.push_str(" RETURNING id");
+    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+    for e in chunk {
+        query = query
+            .bind(&e.user_id)
+            .bind(e.at)
+            .bind(&e.kind)
+            .bind(&e.sid)
+            .bind(&e.jti)
+            .bind(&e.device_id)
+            .bind(&e.ip)
+            .bind(&e.user_agent)
+            .bind(&e.method)
+            .bind(&e.host)
+            .bind(&e.path)
+            .bind(&e.resource_server)
+            .bind(&e.detail);
+    }
+    let mut ids = query.fetch_all(&mut *conn).await.map_err(classify)?;
+    // RETURNING promises no order; the ids of one statement are consecutive and in row order.
+    ids.sort_unstable();
+    Ok(ids)
 }

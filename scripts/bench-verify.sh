@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Benchmark: /v1/verify with durable audit (group commit) against the same server's /healthz,
+# on loopback with wrk, in one run on one machine. Prints throughput, p99 and the ratio.
+#   scripts/bench-verify.sh [DURATION_SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+connections=${2:-64}
+port=${NOD_BENCH_PORT:-18080}
+command -v wrk > /dev/null || apt-get install -y wrk > /dev/null
+work=$(mktemp -d)
+server=
+trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$work"' EXIT
+
+cargo build --release --quiet
+bin="${CARGO_TARGET_DIR:-target}/release/nod"
+export NOD_SERVER__DATA_DIR="$work/data" NOD_DATABASE__URL="sqlite://$work/data/nod.db"
+export NOD_SERVER__BIND="127.0.0.1:$port" NOD_SERVER__PUBLIC_URL="http://127.0.0.1:$port"
+export NOD_LOG__LEVEL=warn
+base="http://127.0.0.1:$port"
+
+echo 'correct horse battery staple' | "$bin" user add bench --password-stdin > /dev/null
+secret=$("$bin" device add bench --name bench --notify mock --json | jq -r .device_secret)
+"$bin" serve > "$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do curl -sf "$base/healthz" > /dev/null && break; sleep 0.1; done
+
+login=$(curl -s -X POST "$base/v1/login" -H 'content-type: application/json' \
+  -d '{"username":"bench","password":"correct horse battery staple","client_name":"bench"}')
+approval=$(curl -s "$base/v1/device/approvals" -H "authorization: Bearer $secret" | jq -r '.approvals[0].id')
+curl -s -X POST "$base/v1/device/approvals/$approval" -H "authorization: Bearer $secret" \
+  -H 'content-type: application/json' \
+  -d "{\"decision\":\"approve\",\"binding_code\":\"$(echo "$login" | jq -r .binding_code)\"}" > /dev/null
+token=$(curl -s -X POST "$base/v1/token" -d grant_type=urn:openid:params:grant-type:ciba \
+  -d auth_req_id="$(echo "$login" | jq -r .auth_req_id)" | jq -r .access_token)
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $token" "$base/v1/verify")" = 200 ] \
+  || { echo "verify does not answer 200"; cat "$work/server.log"; exit 1; }
+
+run() { # name, extra wrk args...
+  local name=$1; shift
+  wrk -t2 -c"$connections" -d"${duration}s" --latency "$@" > "$work/$name.txt"
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$work/$name.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/$name.txt")
+  local non2xx
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/$name.txt")
+  echo "$name: ${rps} req/s, p99 ${p99}, non-2xx ${non2xx:-0}"
+  eval "${name}_rps=$rps"
+}
+echo "wrk -t2 -c$connections -d${duration}s on $(nproc) cores, durability=commit (default)"
+run healthz "$base/healthz"
+run verify -H "Authorization: Bearer $token" -H "X-Forwarded-Uri: /bench" "$base/v1/verify"
+ratio=$(awk -v v="$verify_rps" -v h="$healthz_rps" 'BEGIN { printf "%.2f", v / h }')
+events=$(sqlite3 "$work/data/nod.db" "SELECT COUNT(*) FROM audit_events WHERE kind='token_used'" 2>/dev/null || echo "?")
+echo "verify/healthz throughput ratio: $ratio"
+echo "token_used events committed: $events"
