@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
+use crate::auth::keys::watch;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::state::AppState;
@@ -38,11 +40,16 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes, then drains in-flight requests. Background tasks
+    /// (the signing-key reload) run while serving and end with it.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let _key_reload = AbortOnDrop(tokio::spawn(watch::reload_every(
+            self.state.keys.clone(),
+            watch::RELOAD_PERIOD,
+        )));
         let router = crate::api::router(self.state);
         axum::serve(
             self.listener,
@@ -50,5 +57,15 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await
+    }
+}
+
+/// Aborts a background task when dropped: when serving ends, and also when the serving future
+/// itself is dropped, so no task outlives its server.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
