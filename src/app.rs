@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::auth::keys::watch;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::state::AppState;
@@ -62,9 +63,15 @@ impl Application {
 }
 
 /// Housekeeping that runs beside the server: none of it is needed for correctness of a single
-/// request, all of it keeps the in-memory views small and current.
+/// request, all of it keeps the in-memory views small and current. The set aborts its tasks
+/// when dropped, so none outlives its server even if the serving future itself is dropped.
 fn spawn_background(state: &AppState) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
+    // `nod keys rotate` reaches a running server through this reload.
+    tasks.spawn(watch::reload_every(
+        state.keys.clone(),
+        watch::RELOAD_PERIOD,
+    ));
     let s = state.clone();
     tasks.spawn(every(Duration::from_secs(30), move || {
         let s = s.clone();

@@ -7,6 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Deserializer};
@@ -93,6 +96,12 @@ pub struct TokenSettings {
     pub max_token_bytes: usize,
     /// Verified tokens remembered (so a token's signature is checked once, not per use).
     pub verified_cache: usize,
+    /// The HS256 key (base64, at least 32 bytes); required when `algorithm` is HS256.
+    pub hmac_secret: Secret,
+    /// Wrap signed access tokens in a JWE (`dir`, `A256GCM`) so clients cannot read the claims.
+    pub encrypt: bool,
+    /// Base64 of the 32-byte JWE key; empty means `data_dir/token-enc.key` (generated).
+    pub encryption_key: Secret,
 }
 
 /// `[approvals]`: the pending-approval state machine.
@@ -157,11 +166,24 @@ pub enum LogFormat {
     Json,
 }
 
-/// Signing algorithms nod can be configured with.
+/// Signing algorithms nod can be configured with, spelled as in a JWS `alg` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum SigningAlgorithm {
+    /// Ed25519: small keys and signatures, fast; the default.
     EdDSA,
+    /// ECDSA with P-256 and SHA-256, for verifiers without Ed25519.
+    ES256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 and a 2048-bit key, for the oldest verifiers.
+    RS256,
+    /// HMAC-SHA256 with `tokens.hmac_secret`: every verifying server holds the signing key.
+    HS256,
 }
+
+/// Shortest accepted `tokens.hmac_secret`, in bytes (RFC 7518 §3.2: at least the hash size).
+pub const MIN_HMAC_SECRET_BYTES: usize = 32;
+
+/// Length of `tokens.encryption_key` (and `totp.encryption_key`): an AES-256 key.
+pub const ENCRYPTION_KEY_BYTES: usize = 32;
 
 /// A duration written as `"300s"`, `"5m"`, `"30d"` (or a bare number of seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +260,28 @@ impl Secret {
         self.0.is_empty()
     }
 }
+
+impl Secret {
+    /// Decodes a base64 secret: standard or URL-safe alphabet, padded or not (people paste
+    /// what their tool printed). The error never contains the value.
+    pub fn decode_base64(&self) -> Result<Vec<u8>, String> {
+        let text = self.0.trim();
+        STANDARD_LENIENT
+            .decode(text)
+            .or_else(|_| URL_SAFE_LENIENT.decode(text))
+            .map_err(|_| "is not base64".to_owned())
+    }
+}
+
+/// Base64 engines that accept a value with or without `=` padding.
+const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -338,6 +382,54 @@ impl Settings {
         if self.database.max_connections == 0 {
             return fail("database.max_connections", "must be at least 1");
         }
+        self.check_token_keys()
+    }
+
+    /// The key material `[tokens]` names: present where required, of the right size. Messages
+    /// name the key and never show its value.
+    fn check_token_keys(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        let tokens = &self.tokens;
+        if tokens.hmac_secret.is_empty() {
+            if tokens.algorithm == SigningAlgorithm::HS256 {
+                return fail(
+                    "tokens.hmac_secret",
+                    format!(
+                        "required when tokens.algorithm is HS256: base64 of at least \
+                         {MIN_HMAC_SECRET_BYTES} random bytes, the same on every verifying server"
+                    ),
+                );
+            }
+        } else {
+            match tokens.hmac_secret.decode_base64() {
+                Ok(bytes) if bytes.len() >= MIN_HMAC_SECRET_BYTES => {}
+                Ok(bytes) => {
+                    return fail(
+                        "tokens.hmac_secret",
+                        format!(
+                            "must be at least {MIN_HMAC_SECRET_BYTES} bytes, found {}",
+                            bytes.len()
+                        ),
+                    );
+                }
+                Err(why) => return fail("tokens.hmac_secret", why),
+            }
+        }
+        if !tokens.encryption_key.is_empty() {
+            match tokens.encryption_key.decode_base64() {
+                Ok(bytes) if bytes.len() == ENCRYPTION_KEY_BYTES => {}
+                Ok(bytes) => {
+                    return fail(
+                        "tokens.encryption_key",
+                        format!(
+                            "must be {ENCRYPTION_KEY_BYTES} bytes, found {}",
+                            bytes.len()
+                        ),
+                    );
+                }
+                Err(why) => return fail("tokens.encryption_key", why),
+            }
+        }
         Ok(())
     }
 
@@ -422,6 +514,72 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(err.contains("access_tll"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn hs256_without_an_hmac_secret_fails_naming_the_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("NOD_TOKENS__ALGORITHM", "HS256");
+            let err = Settings::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("tokens.hmac_secret"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_short_or_garbled_hmac_secret_fails_without_showing_it() {
+        Jail::expect_with(|jail| {
+            jail.set_env("NOD_TOKENS__ALGORITHM", "HS256");
+            for bad in ["c2hvcnQtc2VjcmV0", "not base64 at all!"] {
+                jail.set_env("NOD_TOKENS__HMAC_SECRET", bad);
+                let err = Settings::load(None)
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(err.contains("tokens.hmac_secret"), "{err}");
+                assert!(!err.contains(bad), "the secret was printed: {err}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_algorithm_and_a_good_hmac_secret_load() {
+        Jail::expect_with(|jail| {
+            for alg in ["EdDSA", "ES256", "RS256"] {
+                jail.set_env("NOD_TOKENS__ALGORITHM", alg);
+                Settings::load(None).map_err(|e| e.to_string())?;
+            }
+            jail.set_env("NOD_TOKENS__ALGORITHM", "HS256");
+            // 32 bytes, URL-safe and unpadded: accepted as written.
+            jail.set_env(
+                "NOD_TOKENS__HMAC_SECRET",
+                "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJ-_8",
+            );
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.tokens.algorithm, SigningAlgorithm::HS256);
+            assert_eq!(format!("{:?}", s.tokens.hmac_secret), "Secret(***)");
+            jail.set_env("NOD_TOKENS__ALGORITHM", "none");
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_encryption_key_of_the_wrong_size_names_its_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("NOD_TOKENS__ENCRYPT", "true");
+            jail.set_env("NOD_TOKENS__ENCRYPTION_KEY", "AAAA");
+            let err = Settings::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("tokens.encryption_key"), "{err}");
             Ok(())
         });
     }

@@ -5,7 +5,7 @@
 //! A client app posts a password to `/v1/login` and gets a *pending approval* with a two-digit
 //! binding code; nod pushes the approval to every active device of the user; the phone approves
 //! with the number shown on the login screen; the client's `/v1/token` long-poll then returns a
-//! short-lived EdDSA JWT and a rotating refresh token bound to a new session.
+//! short-lived signed JWT (EdDSA by default, optionally encrypted) and a rotating refresh token bound to a new session.
 //!
 //! # Layout
 //! Dependencies point inward: `api`/`cli` → `flows` → `domain`/`auth`/`store`/`notify`.

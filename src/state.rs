@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::audit::{AuditWriter, Feed};
-use crate::auth::keys::KeyRing;
+use crate::auth::keys::{KeyConfig, KeyRing};
 use crate::auth::password::Passwords;
 use crate::auth::resource_servers::ResourceServers;
 use crate::auth::revocations::RevocationView;
@@ -30,7 +30,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// argon2id, off the async runtime.
     pub passwords: Passwords,
-    /// Signing keys (the newest signs), reloaded when the files change.
+    /// Signing keys (the newest of the configured algorithm signs) and the token encryption
+    /// key; reloaded when the files change.
     pub keys: Arc<KeyRing>,
     /// Encrypts TOTP secrets at rest.
     pub totp: Arc<TotpCipher>,
@@ -55,7 +56,8 @@ impl AppState {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         crate::auth::files::ensure_private_dir(&settings.server.data_dir)?;
         let store = store::open(&settings.database).await?;
-        let keys = KeyRing::load_or_generate(&settings.server.data_dir, clock.now_ms())
+        let key_config = KeyConfig::from_settings(&settings)?;
+        let keys = KeyRing::load_or_generate(&settings.server.data_dir, key_config, clock.clone())
             .context("loading signing keys")?;
         let totp = TotpCipher::load(&settings.totp.encryption_key, &settings.server.data_dir)
             .context("loading the TOTP encryption key")?;

@@ -1,7 +1,8 @@
 //! Cryptography and credentials: password hashing, random secrets, TOTP, signing keys and
-//! access tokens. Nothing here knows about HTTP or the database.
+//! access tokens (signed, optionally encrypted). Nothing here knows about HTTP or the database.
 
 pub mod files;
+pub mod jwe;
 pub mod keys;
 pub mod password;
 pub mod resource_servers;

@@ -1,8 +1,10 @@
-//! Access tokens: RFC 9068 JWTs (`typ: at+jwt`) signed with the current key, bound to a session.
+//! Access tokens: RFC 9068 JWTs (`typ: at+jwt`) signed with the current key, bound to a session,
+//! and wrapped in a JWE when `tokens.encrypt` is on.
 
 use jsonwebtoken::{Header, encode};
 use serde::{Deserialize, Serialize};
 
+use super::jwe::{self, JweError};
 use super::keys::{KeySet, SigningKey};
 use super::secrets::{RngError, new_id};
 
@@ -51,7 +53,7 @@ pub struct AccessGrant<'a> {
     pub ttl_secs: i64,
 }
 
-/// A signed access token and its claims.
+/// An access token (signed, and encrypted when that is on) and its claims.
 pub struct IssuedToken {
     pub token: String,
     pub claims: AccessClaims,
@@ -66,12 +68,19 @@ pub enum IssueError {
     Sign(#[from] jsonwebtoken::errors::Error),
     #[error("no signing key is loaded")]
     NoKey,
+    #[error("encrypting the access token failed: {0}")]
+    Encrypt(#[from] JweError),
 }
 
-/// Mints an access token with the key set's current signing key: what the flows call.
+/// Mints an access token with the key set's current signing key, encrypted when the key set
+/// carries an encryption key: what the flows call.
 pub fn mint(keys: &KeySet, grant: &AccessGrant) -> Result<IssuedToken, IssueError> {
     let key = keys.current().ok_or(IssueError::NoKey)?;
-    issue_access_token(key, grant)
+    let mut issued = issue_access_token(key, grant)?;
+    if let Some(cek) = keys.encryption() {
+        issued.token = jwe::encrypt(cek, issued.token.as_bytes())?;
+    }
+    Ok(issued)
 }
 
 /// Signs a new access token with `key`.
@@ -102,13 +111,16 @@ pub fn issue_access_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::keys::KeySet;
+    use crate::auth::keys::{KeyConfig, KeySet};
+    use crate::config::SigningAlgorithm;
     use jsonwebtoken::{Validation, decode, decode_header};
+    use std::time::Duration;
 
     #[test]
     fn a_token_carries_rfc_9068_header_and_claims() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        let keys = KeySet::load_or_generate(dir.path(), 0)?;
+        let config = KeyConfig::new(SigningAlgorithm::EdDSA, Duration::from_secs(300));
+        let keys = KeySet::load_or_generate(dir.path(), &config, 0)?;
         let key = keys.current().ok_or_else(|| anyhow::anyhow!("no key"))?;
         let grant = AccessGrant {
             issuer: "http://nod.test",

@@ -7,6 +7,11 @@
 //! key → `alg` binding, and every time check against the caller's clock (jsonwebtoken would read
 //! the system clock), including a bound on the lifetime so `exp = u64::MAX`-style tokens fail.
 //!
+//! An encrypted token (a five-segment compact JWE, when `tokens.encrypt` is on) is decrypted first
+//! and its inner JWS then verified exactly like a plain one; with encryption off a JWE is refused.
+//! A plain JWS still verifies with encryption on: it is the signature, not the encryption, that
+//! shows nod issued a token, and tokens minted just before encryption was switched on stay good.
+//!
 //! Verified tokens are remembered (bounded, keyed by the whole token string) so a token presented
 //! many times in its few minutes is signature-checked once; a remembered token is still checked
 //! against the clock, and against the key set, on every use. Failures are never remembered.
@@ -18,6 +23,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Validation, decode, decode_header};
 
+use super::jwe;
 use super::keys::KeySet;
 use super::tokens::{ACCESS_TOKEN_TYP, AccessClaims};
 
@@ -69,6 +75,8 @@ pub enum VerifyError {
     WrongAudience,
     #[error("the access token lifetime is not acceptable")]
     BadLifetime,
+    #[error("the access token cannot be decrypted")]
+    Undecryptable,
 }
 
 /// A verified token, remembered.
@@ -123,7 +131,7 @@ impl TokenVerifier {
             Lookup::Refused(e) => return Err(e),
             Lookup::Miss => {}
         }
-        let (claims, kid) = self.verify_fresh(keys, token, now_secs)?;
+        let (claims, kid) = self.verify_outer(keys, token, now_secs)?;
         let claims = Arc::new(claims);
         self.remember(token, kid, Arc::clone(&claims), now_secs);
         Ok(claims)
@@ -166,8 +174,28 @@ impl TokenVerifier {
         }
     }
 
-    /// The full check of a token the cache does not know. Returns its claims and the kid of the
-    /// key that verified it.
+    /// The full check of a token the cache does not know: a JWE is decrypted, then its inner JWS
+    /// (or the token itself, when it is a JWS) verified.
+    fn verify_outer<'k>(
+        &self,
+        keys: &'k KeySet,
+        token: &str,
+        now_secs: i64,
+    ) -> Result<(AccessClaims, &'k str), VerifyError> {
+        if !jwe::is_compact_jwe(token) {
+            return self.verify_fresh(keys, token, now_secs);
+        }
+        let cek = keys.encryption().ok_or(VerifyError::Malformed)?;
+        let inner = jwe::decrypt(cek, token).map_err(|e| match e {
+            jwe::JweError::Undecryptable => VerifyError::Undecryptable,
+            _ => VerifyError::Malformed,
+        })?;
+        let inner = String::from_utf8(inner).map_err(|_| VerifyError::Malformed)?;
+        self.verify_fresh(keys, &inner, now_secs)
+    }
+
+    /// The full check of a signed token. Returns its claims and the kid of the key that
+    /// verified it.
     fn verify_fresh<'k>(
         &self,
         keys: &'k KeySet,
@@ -315,13 +343,15 @@ fn map_jwt_error(kind: &ErrorKind) -> VerifyError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::keys::SigningKey;
+    use crate::auth::keys::{KeyConfig, SigningKey};
     use crate::auth::tokens::{AccessGrant, issue_access_token};
+    use crate::config::SigningAlgorithm;
     use anyhow::anyhow;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
     use serde_json::{Value, json};
+    use std::time::Duration;
     use tempfile::TempDir;
 
     const ISS: &str = "http://nod.test";
@@ -347,7 +377,8 @@ mod tests {
     /// A key set in its own temporary directory (kept alive by the returned `TempDir`).
     fn key_set() -> anyhow::Result<(TempDir, KeySet)> {
         let dir = tempfile::tempdir()?;
-        let keys = KeySet::load_or_generate(dir.path(), 0)?;
+        let config = KeyConfig::new(SigningAlgorithm::EdDSA, Duration::from_secs(300));
+        let keys = KeySet::load_or_generate(dir.path(), &config, 0)?;
         Ok((dir, keys))
     }
 
@@ -534,7 +565,7 @@ mod tests {
         let key = current(&keys)?;
         let v = verifier();
         let variants: [(&str, SetHeader); 5] = [
-            ("jwk", |h, k| h.jwk = Some(k.jwk.clone())),
+            ("jwk", |h, k| h.jwk = k.jwk.clone()),
             ("jku", |h, _| {
                 h.jku = Some("https://evil.test/jwks.json".into())
             }),

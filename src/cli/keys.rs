@@ -1,52 +1,112 @@
-//! `nod keys list`.
+//! `nod keys list` and `nod keys rotate`.
 
 use clap::Subcommand;
 use serde::Serialize;
 
 use super::output;
+use crate::auth::keys::{SigningKey, rotate};
 use crate::state::AppState;
 
 /// `nod keys …`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// List signing keys, newest (the signing one) first.
+    /// List signing keys, newest first, marking the one that signs.
     List,
+    /// Write a new key of the configured algorithm: it signs at once (a running server picks it
+    /// up within seconds), the previous one verifies until its tokens have expired.
+    Rotate,
 }
 
+/// One key, as `list` shows it.
 #[derive(Serialize)]
 struct KeyRow {
     kid: String,
     alg: String,
     created_at: String,
+    /// This key signs new tokens.
     current: bool,
+    /// The key file; for HS256, the setting that holds the key.
     file: String,
+}
+
+/// What `rotate` did.
+#[derive(Serialize)]
+struct RotateOutput {
+    kid: String,
+    alg: String,
+    created_at: String,
+    file: String,
+    /// Files of keys retired because their tokens have all expired.
+    retired: Vec<String>,
 }
 
 /// Runs a keys command.
 pub fn run(state: &AppState, cmd: KeysCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
-        KeysCommand::List => {
-            let keys = state.keys.snapshot();
-            let rows: Vec<KeyRow> = keys
-                .all()
-                .iter()
-                .enumerate()
-                .map(|(i, k)| KeyRow {
-                    kid: k.kid.clone(),
-                    alg: format!("{:?}", k.algorithm),
-                    created_at: output::time(k.created_ms),
-                    current: i == 0,
-                    file: k.path.display().to_string(),
-                })
-                .collect();
+        KeysCommand::List => list(state, json),
+        KeysCommand::Rotate => {
+            let config = state.keys.config();
+            let done = rotate(
+                &state.settings.server.data_dir,
+                config,
+                state.clock.now_ms(),
+            )?;
+            let out = RotateOutput {
+                kid: done.kid,
+                alg: format!("{:?}", config.algorithm),
+                created_at: output::time(done.created.created_ms),
+                file: done.created.path.display().to_string(),
+                retired: done
+                    .retired
+                    .iter()
+                    .map(|f| f.path.display().to_string())
+                    .collect(),
+            };
             if json {
-                return output::json(&rows);
+                return output::json(&out);
             }
-            for r in rows {
-                let mark = if r.current { " (signing)" } else { "" };
-                println!("{}  {}  created {}{mark}", r.kid, r.alg, r.created_at);
+            println!(
+                "{}  {}  created {} (signing)",
+                out.kid, out.alg, out.created_at
+            );
+            for file in out.retired {
+                println!("retired {file}");
             }
             Ok(())
         }
+    }
+}
+
+fn list(state: &AppState, json: bool) -> anyhow::Result<()> {
+    let keys = state.keys.snapshot();
+    let signing = keys.current().map(|k| k.kid.as_str());
+    let rows: Vec<KeyRow> = keys
+        .all()
+        .iter()
+        .map(|k| row(k, signing == Some(k.kid.as_str())))
+        .collect();
+    if json {
+        return output::json(&rows);
+    }
+    for r in rows {
+        let mark = if r.current { " (signing)" } else { "" };
+        println!(
+            "{}  {}  created {}  {}{mark}",
+            r.kid, r.alg, r.created_at, r.file
+        );
+    }
+    Ok(())
+}
+
+fn row(key: &SigningKey, current: bool) -> KeyRow {
+    KeyRow {
+        kid: key.kid.clone(),
+        alg: format!("{:?}", key.algorithm),
+        created_at: output::time(key.created_ms),
+        current,
+        file: key.path.as_ref().map_or_else(
+            || "tokens.hmac_secret".to_owned(),
+            |p| p.display().to_string(),
+        ),
     }
 }

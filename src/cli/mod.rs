@@ -44,7 +44,7 @@ pub enum Command {
     /// Manage paired devices.
     #[command(subcommand)]
     Device(devices::DeviceCommand),
-    /// Inspect signing keys.
+    /// List or rotate signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     /// Manage the callers of /v1/introspect.

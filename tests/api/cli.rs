@@ -141,3 +141,38 @@ fn a_bad_setting_fails_at_start_naming_the_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn keys_rotate_adds_a_signing_key_and_list_shows_which_one_signs() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = json_of(&nod(dir.path(), &["keys", "list", "--json"], None));
+    let rotated = json_of(&nod(dir.path(), &["keys", "rotate", "--json"], None));
+    let listed = json_of(&nod(dir.path(), &["keys", "list", "--json"], None));
+
+    assert_eq!(rotated["alg"], "EdDSA");
+    assert_eq!(rotated["retired"], serde_json::json!([]));
+    let rows = listed.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let signing: Vec<&Value> = rows.iter().filter(|r| r["current"] == true).collect();
+    assert_eq!(signing.len(), 1);
+    assert_eq!(signing[0]["kid"], rotated["kid"]);
+    assert!(
+        rows.iter().any(|r| r["kid"] == first[0]["kid"]),
+        "old key dropped"
+    );
+}
+
+#[test]
+fn hs256_without_a_secret_fails_at_start_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_nod"))
+        .args(["keys", "list"])
+        .current_dir(dir.path())
+        .env_remove("NOD_CONFIG")
+        .env("NOD_TOKENS__ALGORITHM", "HS256")
+        .output()
+        .expect("run nod");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("tokens.hmac_secret"), "{stderr}");
+}
