@@ -3,7 +3,9 @@
 
 mod device;
 pub mod extract;
+mod feed;
 mod login;
+mod sessions;
 mod testing;
 mod token;
 mod wellknown;
@@ -24,6 +26,8 @@ pub fn router(state: AppState) -> Router {
         .merge(login::router())
         .merge(token::router())
         .merge(device::router())
+        .merge(feed::router())
+        .merge(sessions::router())
         .merge(wellknown::router());
     if settings.notify.test_endpoint {
         router = router.merge(testing::router());
