@@ -1,6 +1,7 @@
 //! The command line: `nod serve`, `nod user …`, `nod device …`, `nod keys …`. Every command
 //! takes `--config FILE` and `--json` (machine-readable output on stdout; logs go to stderr).
 
+mod audit;
 mod devices;
 mod keys;
 mod output;
@@ -46,6 +47,8 @@ pub enum Command {
     /// Inspect signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Print a user's audit feed (`--follow` to tail it).
+    Audit(audit::AuditCommand),
 }
 
 /// Runs a parsed command line.
@@ -62,6 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => users::run(&state(settings).await?, cmd, cli.json).await,
         Command::Device(cmd) => devices::run(&state(settings).await?, cmd, cli.json).await,
         Command::Keys(cmd) => keys::run(&state(settings).await?, cmd, cli.json),
+        Command::Audit(cmd) => audit::run(&state(settings).await?, cmd, cli.json).await,
     }
 }
 
