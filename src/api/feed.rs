@@ -74,7 +74,8 @@ async fn stream_feed(
         params.sid.as_deref(),
     )
     .await?;
-    let events = feed::live::follow(&state, &device, filter, after).map(|item| match item {
+    let live = feed::live::follow(&state, &device, filter, after).await?;
+    let events = live.map(|item| match item {
         Ok(event) => sse_event(&event),
         Err(e) => {
             // The client reconnects with Last-Event-ID and resumes where it was.
@@ -120,4 +121,3 @@ fn sse_event(event: &AuditEvent) -> Result<Event, axum::Error> {
     }
     Ok(sse)
 }
-

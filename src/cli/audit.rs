@@ -104,7 +104,10 @@ fn line(e: &AuditEvent) -> String {
         e.ip.as_deref().unwrap_or("-"),
     );
     // Feed fields come from requests (user agents, paths): no terminal escapes from them.
-    text.trim_end().chars().filter(|c| !c.is_control()).collect()
+    text.trim_end()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
 }
 
 #[cfg(test)]
@@ -120,7 +123,10 @@ mod tests {
         e.host = Some("api.example".into());
         e.path = Some("/x\u{1b}[2J".into());
         let text = line(&e);
-        assert!(text.starts_with("1970-01-01T00:00:00Z  token_used"), "{text}");
+        assert!(
+            text.starts_with("1970-01-01T00:00:00Z  token_used"),
+            "{text}"
+        );
         assert!(text.contains("sid:1a2b3c4d "), "{text}");
         assert!(text.ends_with("GET api.example /x[2J"), "{text}");
     }

@@ -98,7 +98,10 @@ mod tests {
     #[test]
     fn another_users_cursor_is_not_found() {
         let cursor = codec().encode("alice", 42);
-        assert!(matches!(codec().decode("bob", &cursor), Err(Error::NotFound)));
+        assert!(matches!(
+            codec().decode("bob", &cursor),
+            Err(Error::NotFound)
+        ));
     }
 
     #[test]

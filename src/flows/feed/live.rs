@@ -28,33 +28,54 @@ const RECHECK: Duration = Duration::from_secs(30);
 /// `device`'s user's events matching `filter`, live: first those with ids above `after` (if
 /// given) from the store, then each new one as it commits. Ends when the server shuts down,
 /// when the device is revoked or its user disabled, or with an error if the store fails.
-pub fn follow(
+///
+/// Without `after`, the stream starts after the user's newest stored event, read here, after
+/// subscribing: once this returns (and so once the client has its response headers), every
+/// event that commits is delivered.
+pub async fn follow(
     state: &AppState,
     device: &Device,
     filter: AuditFilter,
     after: Option<i64>,
-) -> impl Stream<Item = Result<Arc<AuditEvent>>> + Send + 'static {
+) -> Result<impl Stream<Item = Result<Arc<AuditEvent>>> + Send + 'static> {
+    // Subscribed before any read of the store: see the module comment.
+    let live = state.feed.subscribe();
+    let last_sent = match after {
+        Some(id) => id,
+        None => newest_id(state, &device.user_id).await?,
+    };
     let follower = Follower {
-        // Subscribed now, before any read of the store: see the module comment.
-        live: state.feed.subscribe(),
+        live,
         shutdown: state.shutting_down.subscribe(),
         recheck: interval_at(Instant::now() + RECHECK, RECHECK),
         state: state.clone(),
         device_id: device.id.clone(),
         user_id: device.user_id.clone(),
         filter,
-        last_sent: after,
+        last_sent,
         catching_up: after.is_some(),
         queue: VecDeque::new(),
     };
-    futures_util::stream::unfold(Some(follower), |follower| async move {
-        let mut follower = follower?;
-        match follower.next().await {
-            Ok(Some(event)) => Some((Ok(event), Some(follower))),
-            Ok(None) => None,
-            Err(e) => Some((Err(e), None)),
-        }
-    })
+    Ok(futures_util::stream::unfold(
+        Some(follower),
+        |follower| async move {
+            let mut follower = follower?;
+            match follower.next().await {
+                Ok(Some(event)) => Some((Ok(event), Some(follower))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        },
+    ))
+}
+
+/// The id of the user's newest stored event (0 when there is none).
+async fn newest_id(state: &AppState, user_id: &str) -> Result<i64> {
+    let newest = state
+        .store
+        .audit_page(user_id, AuditCursor::Newest, 1, &AuditFilter::default())
+        .await?;
+    Ok(newest.first().map_or(0, |e| e.id))
 }
 
 /// What woke a waiting follower.
@@ -75,8 +96,8 @@ struct Follower {
     live: broadcast::Receiver<Arc<AuditEvent>>,
     shutdown: watch::Receiver<bool>,
     recheck: tokio::time::Interval,
-    /// The id everything sent so far is at or below; `None` until the starting point is known.
-    last_sent: Option<i64>,
+    /// The id everything sent so far is at or below.
+    last_sent: i64,
     /// The store holds events above `last_sent` that the broadcast will not bring.
     catching_up: bool,
     /// Read from the store, not yet sent.
@@ -91,15 +112,11 @@ impl Follower {
                 return Ok(None);
             }
             if let Some(event) = self.queue.pop_front() {
-                self.last_sent = Some(event.id);
+                self.last_sent = event.id;
                 return Ok(Some(event));
             }
-            let Some(last) = self.last_sent else {
-                self.last_sent = Some(self.newest_id().await?);
-                continue;
-            };
             if self.catching_up {
-                self.catch_up(last).await?;
+                self.catch_up().await?;
                 continue;
             }
             // Each branch only says what happened; acting on it needs `self` again.
@@ -117,8 +134,8 @@ impl Follower {
                         return Ok(None);
                     }
                 }
-                Wake::Live(Ok(event)) if event.id > last && self.wants(&event) => {
-                    self.last_sent = Some(event.id);
+                Wake::Live(Ok(event)) if event.id > self.last_sent && self.wants(&event) => {
+                    self.last_sent = event.id;
                     return Ok(Some(event));
                 }
                 Wake::Live(Ok(_)) => {}
@@ -131,14 +148,15 @@ impl Follower {
         }
     }
 
-    /// Queues the next page of stored events above `last`; the catch-up ends with a short page.
-    async fn catch_up(&mut self, last: i64) -> Result<()> {
+    /// Queues the next page of stored events above the last one sent; a short page ends the
+    /// catch-up.
+    async fn catch_up(&mut self) -> Result<()> {
         let page = self
             .state
             .store
             .audit_page(
                 &self.user_id,
-                AuditCursor::After(last),
+                AuditCursor::After(self.last_sent),
                 CATCH_UP_PAGE,
                 &self.filter,
             )
@@ -146,17 +164,6 @@ impl Follower {
         self.catching_up = page.len() == CATCH_UP_PAGE as usize;
         self.queue.extend(page.into_iter().map(Arc::new));
         Ok(())
-    }
-
-    /// Where a follower without a resume point starts: after the user's newest stored event.
-    /// Taken after subscribing, so anything newer is already in the broadcast receiver.
-    async fn newest_id(&self) -> Result<i64> {
-        let newest = self
-            .state
-            .store
-            .audit_page(&self.user_id, AuditCursor::Newest, 1, &AuditFilter::default())
-            .await?;
-        Ok(newest.first().map_or(0, |e| e.id))
     }
 
     /// Whether a live event belongs on this stream.

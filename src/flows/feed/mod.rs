@@ -66,9 +66,10 @@ impl From<&AuditEvent> for EventView {
             resource_server: e.resource_server.clone(),
             // Details are written as JSON by nod itself; a row that is not (older data, a
             // hand edit) still shows, as a string, rather than failing the whole page.
-            detail: e.detail.as_deref().map(|d| {
-                serde_json::from_str(d).unwrap_or_else(|_| Value::String(d.to_owned()))
-            }),
+            detail: e
+                .detail
+                .as_deref()
+                .map(|d| serde_json::from_str(d).unwrap_or_else(|_| Value::String(d.to_owned()))),
         }
     }
 }
@@ -124,10 +125,12 @@ pub async fn parse_filter(
     };
     let sid = match non_empty(sid) {
         Some(sid) => {
-            let session = state.store.session_by_id(sid).await?;
-            if !session.is_some_and(|s| s.user_id == user_id) {
-                return Err(Error::NotFound);
-            }
+            state
+                .store
+                .session_by_id(sid)
+                .await?
+                .filter(|s| s.user_id == user_id)
+                .ok_or(Error::NotFound)?;
             Some(sid.to_owned())
         }
         None => None,
