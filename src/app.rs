@@ -50,6 +50,12 @@ impl Application {
         let state = self.state;
         let mut background = spawn_background(&state);
         let router = crate::api::router(state.clone());
+        // Tell long-lived responses (feed streams) first: graceful shutdown waits for them.
+        let stopping = state.shutting_down.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        };
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -15,6 +15,7 @@ use crate::auth::verify::{TokenVerifier, VerifyPolicy};
 use crate::clock::Clock;
 use crate::clock::duration_ms;
 use crate::config::Settings;
+use crate::flows::feed::CursorCodec;
 use crate::flows::wakeups::WakeUps;
 use crate::notify::Registry;
 use crate::store::{self, Store};
@@ -49,6 +50,11 @@ pub struct AppState {
     pub audit: AuditWriter,
     /// Committed feed events, live.
     pub feed: Feed,
+    /// Signs feed page cursors; its key is random per process (docs/feed.md).
+    pub cursors: CursorCodec,
+    /// Flips to `true` when the server begins shutting down, so long-lived responses (feed
+    /// streams) end and graceful shutdown does not wait on them forever.
+    pub shutting_down: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -98,6 +104,8 @@ impl AppState {
             resource_servers: Arc::new(ResourceServers::default()),
             audit,
             feed,
+            cursors: CursorCodec::random()?,
+            shutting_down: Arc::new(tokio::sync::watch::Sender::new(false)),
         };
         state.refresh_revocations().await?;
         state.refresh_resource_servers().await?;

@@ -3,9 +3,11 @@
 
 mod device;
 pub mod extract;
+mod feed;
 mod introspect;
 mod login;
-mod session;
+mod revoke;
+mod sessions;
 mod testing;
 mod token;
 mod verify;
@@ -29,7 +31,9 @@ pub fn router(state: AppState) -> Router {
         .merge(device::router())
         .merge(verify::router())
         .merge(introspect::router())
-        .merge(session::router())
+        .merge(revoke::router())
+        .merge(feed::router())
+        .merge(sessions::router())
         .merge(wellknown::router());
     if settings.notify.test_endpoint {
         router = router.merge(testing::router());

@@ -1,6 +1,7 @@
 //! The command line: `nod serve`, `nod user …`, `nod device …`, `nod keys …`. Every command
 //! takes `--config FILE` and `--json` (machine-readable output on stdout; logs go to stderr).
 
+mod audit;
 mod devices;
 mod keys;
 mod output;
@@ -50,6 +51,8 @@ pub enum Command {
     /// Manage the callers of /v1/introspect.
     #[command(subcommand)]
     ResourceServer(resource_servers::ResourceServerCommand),
+    /// Print a user's audit feed (`--follow` to tail it).
+    Audit(audit::AuditCommand),
 }
 
 /// Runs a parsed command line.
@@ -69,6 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ResourceServer(cmd) => {
             resource_servers::run(&state(settings).await?, cmd, cli.json).await
         }
+        Command::Audit(cmd) => audit::run(&state(settings).await?, cmd, cli.json).await,
     }
 }
 

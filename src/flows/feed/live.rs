@@ -1,0 +1,194 @@
+//! Following a user's feed live: catch up from the store, then relay the writer's broadcast.
+//!
+//! The order of steps is what makes it exact. The broadcast is subscribed *before* the store is
+//! read, so an event committed meanwhile is in both — and is dropped the second time because
+//! only ids above the last one sent go out (ids grow in commit order: one writer appends). A
+//! receiver that falls behind the broadcast (`Lagged`) reads the gap from the store again. So a
+//! follower sees every event once, in order, with no gap, and resumes after any id it was given.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+use tokio::time::{Instant, interval_at};
+
+use crate::error::Result;
+use crate::state::AppState;
+use crate::store::{AuditCursor, AuditEvent, AuditFilter, Device};
+
+/// Events read from the store per catch-up query.
+const CATCH_UP_PAGE: u32 = 200;
+/// How often a follower checks that its device is still paired and its user enabled: a
+/// revoked phone must not go on watching the feed through a stream it opened earlier.
+const RECHECK: Duration = Duration::from_secs(30);
+
+/// `device`'s user's events matching `filter`, live: first those with ids above `after` (if
+/// given) from the store, then each new one as it commits. Ends when the server shuts down,
+/// when the device is revoked or its user disabled, or with an error if the store fails.
+///
+/// Without `after`, the stream starts after the user's newest stored event, read here, after
+/// subscribing: once this returns (and so once the client has its response headers), every
+/// event that commits is delivered.
+pub async fn follow(
+    state: &AppState,
+    device: &Device,
+    filter: AuditFilter,
+    after: Option<i64>,
+) -> Result<impl Stream<Item = Result<Arc<AuditEvent>>> + Send + 'static> {
+    // Subscribed before any read of the store: see the module comment.
+    let live = state.feed.subscribe();
+    let last_sent = match after {
+        Some(id) => id,
+        None => newest_id(state, &device.user_id).await?,
+    };
+    let follower = Follower {
+        live,
+        shutdown: state.shutting_down.subscribe(),
+        recheck: interval_at(Instant::now() + RECHECK, RECHECK),
+        state: state.clone(),
+        device_id: device.id.clone(),
+        user_id: device.user_id.clone(),
+        filter,
+        last_sent,
+        catching_up: after.is_some(),
+        queue: VecDeque::new(),
+    };
+    Ok(futures_util::stream::unfold(
+        Some(follower),
+        |follower| async move {
+            let mut follower = follower?;
+            match follower.next().await {
+                Ok(Some(event)) => Some((Ok(event), Some(follower))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        },
+    ))
+}
+
+/// The id of the user's newest stored event (0 when there is none).
+async fn newest_id(state: &AppState, user_id: &str) -> Result<i64> {
+    let newest = state
+        .store
+        .audit_page(user_id, AuditCursor::Newest, 1, &AuditFilter::default())
+        .await?;
+    Ok(newest.first().map_or(0, |e| e.id))
+}
+
+/// What woke a waiting follower.
+enum Wake {
+    /// The shutdown flag changed (`true`: its sender is gone, which also means stop).
+    Stop(bool),
+    /// Time to check the device is still allowed.
+    Recheck,
+    /// The broadcast delivered (or reported a lag or its end).
+    Live(Result<Arc<AuditEvent>, RecvError>),
+}
+
+struct Follower {
+    state: AppState,
+    device_id: String,
+    user_id: String,
+    filter: AuditFilter,
+    live: broadcast::Receiver<Arc<AuditEvent>>,
+    shutdown: watch::Receiver<bool>,
+    recheck: tokio::time::Interval,
+    /// The id everything sent so far is at or below.
+    last_sent: i64,
+    /// The store holds events above `last_sent` that the broadcast will not bring.
+    catching_up: bool,
+    /// Read from the store, not yet sent.
+    queue: VecDeque<Arc<AuditEvent>>,
+}
+
+impl Follower {
+    /// The next event to send, or `None` when the stream should end.
+    async fn next(&mut self) -> Result<Option<Arc<AuditEvent>>> {
+        loop {
+            if *self.shutdown.borrow() {
+                return Ok(None);
+            }
+            if let Some(event) = self.queue.pop_front() {
+                self.last_sent = event.id;
+                return Ok(Some(event));
+            }
+            if self.catching_up {
+                self.catch_up().await?;
+                continue;
+            }
+            // Each branch only says what happened; acting on it needs `self` again.
+            let woke = tokio::select! {
+                // Only ever false → true, and checked at the top of the loop.
+                changed = self.shutdown.changed() => Wake::Stop(changed.is_err()),
+                _ = self.recheck.tick() => Wake::Recheck,
+                received = self.live.recv() => Wake::Live(received),
+            };
+            match woke {
+                Wake::Stop(true) => return Ok(None),
+                Wake::Stop(false) => {}
+                Wake::Recheck => {
+                    if !self.still_allowed().await? {
+                        return Ok(None);
+                    }
+                }
+                Wake::Live(Ok(event)) if event.id > self.last_sent && self.wants(&event) => {
+                    self.last_sent = event.id;
+                    return Ok(Some(event));
+                }
+                Wake::Live(Ok(_)) => {}
+                Wake::Live(Err(RecvError::Lagged(missed))) => {
+                    tracing::debug!(missed, "feed follower lagged; catching up from the store");
+                    self.catching_up = true;
+                }
+                Wake::Live(Err(RecvError::Closed)) => return Ok(None),
+            }
+        }
+    }
+
+    /// Queues the next page of stored events above the last one sent; a short page ends the
+    /// catch-up.
+    async fn catch_up(&mut self) -> Result<()> {
+        let page = self
+            .state
+            .store
+            .audit_page(
+                &self.user_id,
+                AuditCursor::After(self.last_sent),
+                CATCH_UP_PAGE,
+                &self.filter,
+            )
+            .await?;
+        self.catching_up = page.len() == CATCH_UP_PAGE as usize;
+        self.queue.extend(page.into_iter().map(Arc::new));
+        Ok(())
+    }
+
+    /// Whether a live event belongs on this stream.
+    fn wants(&self, event: &AuditEvent) -> bool {
+        event.user_id == self.user_id
+            && self.filter.kind.as_ref().is_none_or(|k| *k == event.kind)
+            && self
+                .filter
+                .sid
+                .as_ref()
+                .is_none_or(|s| event.sid.as_ref() == Some(s))
+    }
+
+    /// The device is still paired and its user still enabled.
+    async fn still_allowed(&self) -> Result<bool> {
+        let store = &self.state.store;
+        let device_active = store
+            .list_devices(Some(&self.user_id))
+            .await?
+            .iter()
+            .any(|d| d.id == self.device_id && d.revoked_at.is_none());
+        let user_active = store
+            .user_by_id(&self.user_id)
+            .await?
+            .is_some_and(|u| u.is_active());
+        Ok(device_active && user_active)
+    }
+}

@@ -1,0 +1,70 @@
+//! The phone's feed and sessions: pages, cursors, the live stream, revocation, `nod audit`.
+
+mod cli;
+mod pages;
+mod sessions;
+mod stream;
+
+use std::time::Duration;
+
+use nod::audit::event;
+use nod::clock::Clock;
+use reqwest::Response;
+use serde_json::Value;
+
+use crate::helpers::{Phone, TestApp};
+
+/// `GET /v1/device/feed?{query}` as `phone`.
+pub async fn get_feed(app: &TestApp, phone: &Phone, query: &str) -> Response {
+    app.client
+        .get(app.url(&format!("/v1/device/feed?{query}")))
+        .bearer_auth(&phone.secret)
+        .send()
+        .await
+        .expect("feed request")
+}
+
+/// A feed page that must succeed.
+pub async fn feed_page(app: &TestApp, phone: &Phone, query: &str) -> Value {
+    let response = get_feed(app, phone, query).await;
+    assert_eq!(response.status(), 200, "feed?{query}");
+    response.json().await.expect("feed json")
+}
+
+/// The events of a page.
+pub fn events(page: &Value) -> Vec<Value> {
+    page["events"].as_array().cloned().unwrap_or_default()
+}
+
+/// The first page once it holds at least `count` events: some events (notifications) are
+/// queued off the request path and commit a moment later.
+pub async fn feed_with_at_least(app: &TestApp, phone: &Phone, count: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let list = events(&feed_page(app, phone, "limit=200").await);
+        if list.len() >= count {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the feed never held {count} events");
+}
+
+/// The user id behind a username.
+pub async fn user_id(app: &TestApp, username: &str) -> String {
+    app.state
+        .store
+        .user_by_name(username)
+        .await
+        .expect("store")
+        .expect("user")
+        .id
+}
+
+/// Records a `token_used` event for `user_id` and waits for its commit.
+pub async fn record_use(app: &TestApp, user_id: &str, path: &str) {
+    let mut e = event(user_id, nod::audit::kind::TOKEN_USED, app.clock.now_ms());
+    e.method = Some("GET".into());
+    e.host = Some("api.example".into());
+    e.path = Some(path.into());
+    app.state.audit.record(e).await.expect("recorded");
+}
