@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
 connections=${2:-64}
-port=${NOD_BENCH_PORT:-18080}
+port=${BENCH_PORT:-18080}
 command -v wrk > /dev/null || apt-get install -y wrk > /dev/null
 work=$(mktemp -d)
 server=
@@ -36,21 +36,33 @@ token=$(curl -s -X POST "$base/v1/token" -d grant_type=urn:openid:params:grant-t
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $token" "$base/v1/verify")" = 200 ] \
   || { echo "verify does not answer 200"; cat "$work/server.log"; exit 1; }
 
-run() { # name, extra wrk args...
-  local name=$1; shift
-  wrk -t2 -c"$connections" -d"${duration}s" --latency "$@" > "$work/$name.txt"
-  local rps p99
-  rps=$(awk '/Requests\/sec/ {print $2}' "$work/$name.txt")
-  p99=$(awk '$1 == "99%" {print $2}' "$work/$name.txt")
-  local non2xx
-  non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/$name.txt")
-  echo "$name: ${rps} req/s, p99 ${p99}, non-2xx ${non2xx:-0}"
-  eval "${name}_rps=$rps"
+# Alternating rounds (healthz, verify, healthz, verify, …) so drift on a shared machine hits
+# both alike; the medians are compared.
+rounds=${BENCH_ROUNDS:-3}
+run() { # name round extra-wrk-args...
+  local name=$1 round=$2; shift 2
+  wrk -t2 -c"$connections" -d"${duration}s" --latency "$@" > "$work/$name-$round.txt"
+  local rps p99 non2xx
+  rps=$(awk '/Requests\/sec/ {print $2}' "$work/$name-$round.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/$name-$round.txt")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/$name-$round.txt")
+  echo "  round $round $name: ${rps} req/s, p99 ${p99}, non-2xx ${non2xx:-0}"
+  echo "$rps" >> "$work/$name.rps"
+  echo "$p99" >> "$work/$name.p99"
 }
-echo "wrk -t2 -c$connections -d${duration}s on $(nproc) cores, durability=commit (default)"
-run healthz "$base/healthz"
-run verify -H "Authorization: Bearer $token" -H "X-Forwarded-Uri: /bench" "$base/v1/verify"
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+echo "wrk -t2 -c$connections, $rounds alternating rounds of ${duration}s, $(nproc) cores," \
+  "audit durability: ${NOD_AUDIT__DURABILITY:-commit}"
+wrk -t2 -c"$connections" -d2s -H "Authorization: Bearer $token" "$base/v1/verify" > /dev/null # warm-up
+for round in $(seq 1 "$rounds"); do
+  run healthz "$round" "$base/healthz"
+  run verify "$round" -H "Authorization: Bearer $token" -H "X-Forwarded-Uri: /bench" "$base/v1/verify"
+done
+healthz_rps=$(median "$work/healthz.rps")
+verify_rps=$(median "$work/verify.rps")
 ratio=$(awk -v v="$verify_rps" -v h="$healthz_rps" 'BEGIN { printf "%.2f", v / h }')
 events=$(sqlite3 "$work/data/nod.db" "SELECT COUNT(*) FROM audit_events WHERE kind='token_used'" 2>/dev/null || echo "?")
+echo "median healthz: $healthz_rps req/s (p99 $(median "$work/healthz.p99" 2>/dev/null || true))"
+echo "median verify:  $verify_rps req/s"
 echo "verify/healthz throughput ratio: $ratio"
 echo "token_used events committed: $events"

@@ -20,9 +20,21 @@ use crate::flows::wakeups::WakeUps;
 use crate::notify::Registry;
 use crate::store::{self, Store};
 
-/// The shared state of one nod instance.
+/// The shared state of one nod instance: one `Arc`, so handing it to a request is a single
+/// reference-count increment (it is cloned for every request on the hot path).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// Everything a request, a background task or a CLI command needs.
+pub struct Services {
     /// Loaded configuration.
     pub settings: Arc<Settings>,
     /// Where everything is kept.
@@ -90,7 +102,7 @@ impl AppState {
             settings.audit.durability,
             settings.audit.queue,
         );
-        let state = AppState {
+        let state = AppState(Arc::new(Services {
             settings: Arc::new(settings),
             store,
             clock,
@@ -106,7 +118,7 @@ impl AppState {
             feed,
             cursors: CursorCodec::random()?,
             shutting_down: Arc::new(tokio::sync::watch::Sender::new(false)),
-        };
+        }));
         state.refresh_revocations().await?;
         state.refresh_resource_servers().await?;
         Ok(state)

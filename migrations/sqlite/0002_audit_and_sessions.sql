@@ -3,8 +3,10 @@
 -- Every event of a user's feed: token uses, logins, decisions, revocations. Appended in
 -- batches by the audit writer (one multi-row INSERT per batch), read newest first by
 -- (user_id, id) keyset pages. No foreign key on user_id: the insert path stays a plain append.
+-- `id` is the rowid without AUTOINCREMENT (which would rewrite sqlite_sequence on every
+-- batch): new ids are max + 1, and retention never deletes the newest event, so ids only grow.
 CREATE TABLE audit_events (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              INTEGER PRIMARY KEY,
     user_id         TEXT NOT NULL,
     at              INTEGER NOT NULL,
     -- token_used, token_rejected, token_issued, token_refreshed, refresh_reuse,
@@ -25,7 +27,8 @@ CREATE TABLE audit_events (
 ) STRICT;
 CREATE INDEX audit_events_by_user ON audit_events (user_id, id);
 CREATE INDEX audit_events_by_session ON audit_events (sid, kind);
-CREATE INDEX audit_events_by_time ON audit_events (at);
+-- No index on `at`: every index costs each batch more page writes, and retention finds old
+-- events by id order instead (ids grow with time).
 
 -- Callers of /v1/introspect. The secret is shown once by `nod resource-server add`.
 CREATE TABLE resource_servers (

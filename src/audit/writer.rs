@@ -7,7 +7,6 @@
 //! drains what is queued before it exits.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
@@ -123,6 +122,18 @@ async fn run(
                 if received == 0 {
                     break; // every sender is gone
                 }
+                if received > 1 {
+                    // Under load, give the handlers already running one turn to enqueue their
+                    // events too: bigger batches, fewer commits (each commit rewrites whole
+                    // pages), and no timer, so a lone event at low load is never delayed.
+                    tokio::task::yield_now().await;
+                    while batch.len() < MAX_BATCH {
+                        match receiver.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 write(&*store, &feed, &mut batch).await;
             }
             _ = stopped.changed() => {
@@ -138,7 +149,9 @@ async fn run(
     tracing::debug!("audit writer stopped");
 }
 
-/// Writes one batch, retrying briefly on a transient failure, then acknowledges every job.
+/// Writes one batch, then acknowledges every job. A failed batch is not retried here: SQLite
+/// already waited out a busy writer lock (`busy_timeout`), so a failure is an outage; callers
+/// in `commit` durability then answer 503 and nothing was claimed that is not on disk.
 async fn write(store: &dyn Store, feed: &Feed, batch: &mut Vec<Job>) {
     let mut events = Vec::with_capacity(batch.len());
     let mut acks = Vec::with_capacity(batch.len());
@@ -146,26 +159,19 @@ async fn write(store: &dyn Store, feed: &Feed, batch: &mut Vec<Job>) {
         events.push(job.event);
         acks.push(job.ack);
     }
-    let mut outcome = store.append_audit(&events).await;
-    for delay_ms in [10, 50, 250] {
-        if outcome.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        outcome = store.append_audit(&events).await;
-    }
-    let committed = match outcome {
+    // Copies only when a stream is listening; otherwise the strings move into the statement.
+    let watched = feed.is_watched().then(|| events.clone());
+    let count = events.len();
+    let committed = match store.append_audit(events).await {
         Ok(ids) => {
-            if feed.is_watched() {
-                for (mut event, id) in events.into_iter().zip(ids) {
-                    event.id = id;
-                    feed.publish(Arc::new(event));
-                }
+            for (mut event, id) in watched.into_iter().flatten().zip(ids) {
+                event.id = id;
+                feed.publish(Arc::new(event));
             }
             true
         }
         Err(e) => {
-            tracing::error!(error = %e, events = acks.len(), "audit batch could not be written");
+            tracing::error!(error = %e, events = count, "audit batch could not be written");
             false
         }
     };

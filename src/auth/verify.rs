@@ -17,6 +17,11 @@
 //! against the clock, and against the key set, on every use. Failures are never remembered.
 
 use std::collections::HashMap;
+
+/// Verified tokens by their whole string. foldhash (randomly seeded per process) instead of
+/// SipHash: a key is a ~600-byte token hashed on every use, and only tokens that passed full
+/// verification are ever inserted, so nobody can stuff the map with chosen collisions.
+type TokenMap = HashMap<Box<str>, Entry, foldhash::fast::RandomState>;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -90,7 +95,7 @@ struct Entry {
 pub struct TokenVerifier {
     policy: VerifyPolicy,
     capacity: usize,
-    cache: RwLock<HashMap<Box<str>, Entry>>,
+    cache: RwLock<TokenMap>,
 }
 
 /// What the cache says about a token.
@@ -106,7 +111,7 @@ impl TokenVerifier {
         Self {
             policy,
             capacity: cache_capacity,
-            cache: RwLock::new(HashMap::new()),
+            cache: RwLock::new(TokenMap::default()),
         }
     }
 
@@ -296,11 +301,11 @@ impl TokenVerifier {
 
     // The map is consistent after any panic (each update is a single HashMap call), so a
     // poisoned lock is taken over rather than propagated.
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<Box<str>, Entry>> {
+    fn read(&self) -> RwLockReadGuard<'_, TokenMap> {
         self.cache.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<Box<str>, Entry>> {
+    fn write(&self) -> RwLockWriteGuard<'_, TokenMap> {
         self.cache.write().unwrap_or_else(PoisonError::into_inner)
     }
 }

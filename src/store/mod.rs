@@ -136,8 +136,9 @@ pub trait Store: Send + Sync + 'static {
 
     // --- audit ---------------------------------------------------------------------------
     /// Appends events in one transaction (one multi-row statement per chunk); returns their
-    /// ids in order.
-    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<Vec<i64>>;
+    /// ids in order. Takes the events by value: their strings move into the statement instead
+    /// of being copied (this is the audit writer's hot path).
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<i64>>;
     /// A user's events, newest first, with ids below `before` (or above `after`, oldest
     /// first, for catching up a stream), matching `filter`.
     async fn audit_page(
