@@ -10,10 +10,13 @@
 //! # Layout
 //! Dependencies point inward: `api`/`cli` → `flows` → `domain`/`auth`/`store`/`notify`.
 //! - [`domain`]: pure types and rules (approval state machine, binding code, username).
-//! - [`auth`]: passwords (argon2id), random secrets, TOTP, signing keys, access tokens.
+//! - [`auth`]: passwords (argon2id), random secrets, TOTP, signing keys and rotation, access
+//!   tokens (minting, JWE, the one verification core), the revocation view, resource servers.
+//! - [`audit`]: feed events, the group-commit writer, the live feed, retention.
 //! - [`store`]: the `Store` trait and its SQLite implementation.
 //! - [`notify`]: the `Notifier` trait, its providers and the registry that dispatches.
-//! - [`flows`]: use cases shared by the API and the CLI (login, decide, redeem, provision).
+//! - [`flows`]: use cases shared by the API and the CLI (login, decide, redeem, refresh, use a
+//!   token, revoke sessions, read the feed, provision).
 //! - [`api`]: the JSON endpoints, one module per group, and their extractors.
 //! - [`app`], [`state`], [`config`], [`clock`], [`error`], [`telemetry`], [`cli`]: wiring.
 

@@ -565,3 +565,45 @@ fn decode_header_value(token: &str) -> Value {
     let head = token.split('.').next().unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).unwrap()).unwrap()
 }
+
+#[tokio::test]
+async fn events_past_retention_are_pruned_and_the_newest_always_stays() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let user = app
+        .state
+        .store
+        .user_by_name("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = app.state.clock.now_ms();
+    let day = 86_400_000;
+    for (i, age_days) in [200, 120, 91, 10, 1].into_iter().enumerate() {
+        let mut e = nod::audit::event(&user.id, "token_used", now - age_days * day);
+        e.path = Some(format!("/{i}"));
+        app.state.audit.record_durably(e).await.unwrap();
+    }
+
+    let pruned = nod::audit::retention::prune_once(&app.state).await.unwrap();
+
+    assert_eq!(pruned, 3, "the three events older than 90 days go");
+    let left: Vec<String> = app
+        .uses_of("alice")
+        .await
+        .into_iter()
+        .map(|e| e.path.unwrap())
+        .collect();
+    assert_eq!(left, ["/3", "/4"]);
+
+    // Even when everything is old, the newest event stays, so event ids never restart.
+    app.clock.advance(Duration::from_secs(400 * 86_400));
+    nod::audit::retention::prune_once(&app.state).await.unwrap();
+    let last: Vec<String> = app
+        .uses_of("alice")
+        .await
+        .into_iter()
+        .map(|e| e.path.unwrap())
+        .collect();
+    assert_eq!(last, ["/4"]);
+}
