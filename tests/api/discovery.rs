@@ -7,15 +7,7 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn the_jwks_publishes_only_public_ed25519_keys() {
     let app = spawn_app().await;
-    let jwks: Value = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     let key = &keys[0];
@@ -29,15 +21,7 @@ async fn the_jwks_publishes_only_public_ed25519_keys() {
 #[tokio::test]
 async fn the_configuration_document_names_the_endpoints() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get_json("/.well-known/openid-configuration").await;
     let base = app.state.settings.server.public_url.as_str();
     assert_eq!(doc["issuer"], base);
     assert_eq!(doc["jwks_uri"], format!("{base}/.well-known/jwks.json"));

@@ -179,6 +179,33 @@ impl TestApp {
             .expect("decision request")
     }
 
+    /// The phone approves with the number the login screen shows.
+    pub async fn approve(
+        &self,
+        phone: &Phone,
+        pending: &Pending,
+        approval_id: &str,
+    ) -> reqwest::Response {
+        self.decide(
+            phone,
+            approval_id,
+            json!({"decision": "approve", "binding_code": pending.binding_code}),
+        )
+        .await
+    }
+
+    /// GETs `path` and parses the JSON answer.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET request")
+            .json()
+            .await
+            .expect("JSON answer")
+    }
+
     /// The phone's list of pending approvals.
     pub async fn pending_on(&self, phone: &Phone) -> Vec<Value> {
         let response = self
@@ -197,13 +224,7 @@ impl TestApp {
     pub async fn sign_in(&self, phone: &Phone) -> Value {
         let pending = self.start_login(&phone.username).await;
         let note = self.next_notification(&phone.username).await;
-        let approved = self
-            .decide(
-                phone,
-                &note.approval_id,
-                json!({"decision": "approve", "binding_code": pending.binding_code}),
-            )
-            .await;
+        let approved = self.approve(phone, &pending, &note.approval_id).await;
         assert_eq!(approved.status(), 200);
         let token = self.poll_token(&pending.auth_req_id, None).await;
         assert_eq!(token.status(), 200);

@@ -48,15 +48,7 @@ fn assert_verifies(app: &TestApp, token: &str) {
 }
 
 async fn jwks(app: &TestApp) -> Vec<Value> {
-    let body: Value = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.get_json("/.well-known/jwks.json").await;
     body["keys"].as_array().unwrap().clone()
 }
 

@@ -51,15 +51,7 @@ async fn the_test_endpoint_lists_what_the_mock_captured() {
     app.start_login("alice").await;
     app.next_notification("alice").await;
 
-    let list: Vec<Value> = app
-        .client
-        .get(app.url("/v1/test/notifications?username=alice"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = app.get_json("/v1/test/notifications?username=alice").await;
 
     assert_eq!(list.len(), 1);
     for field in [
@@ -72,15 +64,7 @@ async fn the_test_endpoint_lists_what_the_mock_captured() {
     ] {
         assert!(list[0].get(field).is_some(), "missing {field}: {}", list[0]);
     }
-    let bobs: Vec<Value> = app
-        .client
-        .get(app.url("/v1/test/notifications?username=bob"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bobs: Vec<Value> = app.get_json("/v1/test/notifications?username=bob").await;
     assert!(bobs.is_empty());
 }
 

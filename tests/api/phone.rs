@@ -31,13 +31,7 @@ async fn a_device_cannot_see_or_decide_another_users_approval() {
     let note = app.next_notification("alice").await;
 
     assert!(app.pending_on(&bobs_phone).await.is_empty());
-    let decided = app
-        .decide(
-            &bobs_phone,
-            &note.approval_id,
-            json!({"decision": "approve", "binding_code": pending.binding_code}),
-        )
-        .await;
+    let decided = app.approve(&bobs_phone, &pending, &note.approval_id).await;
 
     assert_eq!(decided.status(), 404);
     assert_eq!(error_code(decided).await, "not_found");

@@ -21,15 +21,7 @@ async fn an_approved_login_yields_an_rfc_9068_token_signed_by_a_published_key() 
     let header = decode_header(access).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
-    let jwks: JwkSet = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = app.get_json("/.well-known/jwks.json").await;
     let kid = header.kid.unwrap();
     let jwk = jwks.find(&kid).expect("the token's kid is in the JWKS");
     let mut validation = Validation::new(jsonwebtoken::Algorithm::EdDSA);
@@ -99,13 +91,7 @@ async fn a_long_poll_returns_within_100_ms_of_the_approval() {
         );
         tokio::task::yield_now().await;
     }
-    let decided = app
-        .decide(
-            &phone,
-            &note.approval_id,
-            json!({"decision": "approve", "binding_code": pending.binding_code}),
-        )
-        .await;
+    let decided = app.approve(&phone, &pending, &note.approval_id).await;
     let approved_at = Instant::now();
     assert_eq!(decided.status(), 200);
 
@@ -173,13 +159,7 @@ async fn a_wrong_binding_code_denies_the_login() {
     let token = app.poll_token(&pending.auth_req_id, None).await;
     assert_eq!(error_code(token).await, "access_denied");
     // The right code afterwards is too late: a wrong number is final.
-    let retry = app
-        .decide(
-            &phone,
-            &note.approval_id,
-            json!({"decision": "approve", "binding_code": pending.binding_code}),
-        )
-        .await;
+    let retry = app.approve(&phone, &pending, &note.approval_id).await;
     assert_eq!(retry.status(), 409);
 }
 
@@ -223,13 +203,7 @@ async fn an_undecided_login_expires_for_the_client_and_the_phone() {
     let token = app.poll_token(&pending.auth_req_id, None).await;
     assert_eq!(error_code(token).await, "expired_token");
     assert!(app.pending_on(&phone).await.is_empty());
-    let late = app
-        .decide(
-            &phone,
-            &note.approval_id,
-            json!({"decision": "approve", "binding_code": pending.binding_code}),
-        )
-        .await;
+    let late = app.approve(&phone, &pending, &note.approval_id).await;
     assert_eq!(late.status(), 410);
     assert_eq!(error_code(late).await, "expired");
 }
@@ -240,12 +214,7 @@ async fn an_approval_left_unredeemed_too_long_expires() {
     let phone = app.user_with_phone("alice").await;
     let pending = app.start_login("alice").await;
     let note = app.next_notification("alice").await;
-    app.decide(
-        &phone,
-        &note.approval_id,
-        json!({"decision": "approve", "binding_code": pending.binding_code}),
-    )
-    .await;
+    app.approve(&phone, &pending, &note.approval_id).await;
 
     app.clock.advance(Duration::from_secs(121));
 
@@ -259,12 +228,7 @@ async fn an_auth_req_id_redeems_only_once() {
     let phone = app.user_with_phone("alice").await;
     let pending = app.start_login("alice").await;
     let note = app.next_notification("alice").await;
-    app.decide(
-        &phone,
-        &note.approval_id,
-        json!({"decision": "approve", "binding_code": pending.binding_code}),
-    )
-    .await;
+    app.approve(&phone, &pending, &note.approval_id).await;
 
     // Two racing redemptions: exactly one wins.
     let (a, b) = tokio::join!(
