@@ -45,6 +45,7 @@ pub async fn redeem_ciba(
     // Subscribe before reading the state, so a decision landing in between still wakes us.
     let notify = state.wakeups.subscribe(&approval.id);
     let deadline = tokio::time::Instant::now() + wait;
+    let mut shutting_down = state.shutting_down.subscribe();
     loop {
         let notified = notify.notified();
         tokio::pin!(notified);
@@ -71,7 +72,15 @@ pub async fn redeem_ciba(
         let until_expiry =
             Duration::from_millis(u64::try_from(approval.expires_at - now).unwrap_or(0));
         let wake_at = deadline.min(tokio::time::Instant::now() + until_expiry);
-        let woken = tokio::time::timeout_at(wake_at, notified).await.is_ok();
+        if *shutting_down.borrow_and_update() {
+            // Shutdown must not wait out a 60 s long-poll: the client simply polls again
+            // (on another instance, or this one once it is back).
+            return Err(Error::AuthorizationPending);
+        }
+        let woken = tokio::select! {
+            woke = tokio::time::timeout_at(wake_at, notified) => woke.is_ok(),
+            _ = shutting_down.changed() => return Err(Error::AuthorizationPending),
+        };
         if !woken && tokio::time::Instant::now() >= deadline {
             return Err(Error::AuthorizationPending);
         }

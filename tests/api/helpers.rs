@@ -25,7 +25,8 @@ pub struct TestApp {
     pub clock: Arc<TestClock>,
     pub state: AppState,
     _data: TempDir,
-    _stop: oneshot::Sender<()>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// A paired phone, as a test holds it.
@@ -63,7 +64,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let address = format!("http://{}", app.local_addr().expect("addr"));
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
+    let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
     TestApp {
@@ -75,11 +76,26 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         clock,
         state,
         _data: data,
-        _stop: stop,
+        stop: Some(stop),
+        server: Some(server),
     }
 }
 
 impl TestApp {
+    /// Shuts the server down as SIGTERM would, and waits (at most 5 s) until it has stopped.
+    pub async fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(5), server)
+                .await
+                .expect("the server stops within 5 s")
+                .expect("the server task")
+                .expect("the server ends cleanly");
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -267,3 +267,47 @@ async fn the_token_endpoint_also_takes_json() {
 
     assert_eq!(error_code(response).await, "authorization_pending");
 }
+
+#[tokio::test]
+async fn shutting_down_answers_a_parked_long_poll_with_authorization_pending() {
+    let mut app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    let pending = app.start_login("alice").await;
+    let poll = {
+        let client = app.client.clone();
+        let url = app.url("/v1/token");
+        let id = pending.auth_req_id.clone();
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .form(&[
+                    ("grant_type", crate::helpers::CIBA),
+                    ("auth_req_id", &id),
+                    ("wait", "60"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        })
+    };
+    let parked_by = Instant::now() + Duration::from_secs(5);
+    while app.state.wakeups.waiting() == 0 {
+        assert!(
+            Instant::now() < parked_by,
+            "the long-poll never started waiting"
+        );
+        tokio::task::yield_now().await;
+    }
+    let started = Instant::now();
+
+    app.shut_down().await;
+
+    let (status, body) = poll.await.unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "authorization_pending");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown waited out the long-poll"
+    );
+}

@@ -1,20 +1,14 @@
 //! `GET /v1/device/feed/stream`: Server-Sent Events, resumable with `Last-Event-ID`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use nod::app::Application;
 use nod::audit::{event, kind};
-use nod::auth::password::Password;
-use nod::clock::{Clock, TestClock};
-use nod::config::Settings;
-use nod::domain::{Channel, ChannelList, Username};
-use nod::flows::provision;
+use nod::clock::Clock;
 use reqwest::Response;
 use serde_json::Value;
 
 use super::{record_use, user_id};
-use crate::helpers::{PASSWORD, Phone, TestApp, error_code, spawn_app};
+use crate::helpers::{Phone, TestApp, error_code, spawn_app};
 
 /// One received event.
 #[derive(Debug)]
@@ -209,32 +203,11 @@ async fn a_malformed_last_event_id_is_an_invalid_request() {
 
 #[tokio::test]
 async fn an_open_stream_ends_when_the_server_shuts_down() {
-    let data = tempfile::tempdir().unwrap();
-    let settings = Settings::for_tests(data.path()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let clock = Arc::new(TestClock::starting_now());
-    let app = Application::build(settings, clock, listener).await.unwrap();
-    let address = format!("http://{}", app.local_addr().unwrap());
-    let state = app.state().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    let alice = Username::parse("alice").unwrap();
-    let password = Password::parse(PASSWORD.into()).unwrap();
-    provision::add_user(&state, &alice, password).await.unwrap();
-    let channels = ChannelList::new(vec![Channel::parse("mock").unwrap()]).unwrap();
-    let device = provision::add_device(&state, &alice, "phone", &channels)
-        .await
-        .unwrap();
-    let mut stream = Stream::from(open_at(&address, &device.device_secret, "", None).await);
+    let mut app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let mut stream = Stream::from(open_at(&app.address, &phone.secret, "", None).await);
 
-    stop.send(()).unwrap();
+    app.shut_down().await;
 
     assert!(stream.next(Duration::from_secs(5)).await.is_none());
-    tokio::time::timeout(Duration::from_secs(5), server)
-        .await
-        .expect("the server stops instead of waiting for the stream")
-        .unwrap()
-        .unwrap();
 }
