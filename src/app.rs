@@ -79,7 +79,9 @@ fn spawn_background(state: &AppState) -> JoinSet<()> {
         watch::RELOAD_PERIOD,
     ));
     let s = state.clone();
-    tasks.spawn(every(Duration::from_secs(30), move || {
+    // Revocations made by another process (the CLI) reach this server within 5 s; its own take
+    // effect at once.
+    tasks.spawn(every(Duration::from_secs(5), move || {
         let s = s.clone();
         async move {
             if let Err(e) = s.refresh_revocations().await {
