@@ -4,6 +4,7 @@
 mod device;
 pub mod extract;
 mod feed;
+mod health;
 mod introspect;
 mod login;
 mod revoke;
@@ -34,7 +35,8 @@ pub fn router(state: AppState) -> Router {
         .merge(revoke::router())
         .merge(feed::router())
         .merge(sessions::router())
-        .merge(wellknown::router());
+        .merge(wellknown::router())
+        .merge(health::router());
     if settings.notify.test_endpoint {
         router = router.merge(testing::router());
     }

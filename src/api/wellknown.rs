@@ -14,7 +14,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/.well-known/jwks.json", get(jwks))
         .route("/.well-known/openid-configuration", get(configuration))
-        .route("/healthz", get(healthz))
 }
 
 async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
@@ -41,9 +40,4 @@ async fn configuration(State(state): State<AppState>) -> Json<Value> {
         "token_endpoint_auth_methods_supported": ["none"],
         "access_token_signing_alg_values_supported": [algorithm],
     }))
-}
-
-/// Liveness: the process answers.
-async fn healthz() -> &'static str {
-    "ok"
 }

@@ -29,3 +29,17 @@ async fn the_configuration_document_names_the_endpoints() {
     let grants = doc["grant_types_supported"].as_array().unwrap();
     assert!(grants.iter().any(|g| g == crate::helpers::CIBA));
 }
+
+#[tokio::test]
+async fn the_probes_say_alive_and_ready() {
+    let app = spawn_app().await;
+    let alive = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(alive.status(), 200);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"ready": true, "database": true, "keys": true})
+    );
+}
