@@ -7,6 +7,7 @@ mod feed;
 mod health;
 mod introspect;
 mod login;
+mod request_id;
 mod revoke;
 mod sessions;
 mod testing;
@@ -16,7 +17,8 @@ mod wellknown;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderName, Request, StatusCode};
+use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -49,6 +51,13 @@ pub fn router(state: AppState) -> Router {
             settings.server.request_timeout.0,
         ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
+            request_id::HEADER,
+        )))
+        .layer(SetRequestIdLayer::new(
+            HeaderName::from_static(request_id::HEADER),
+            request_id::Counter::new(),
+        ))
         .with_state(state)
 }
 
@@ -59,5 +68,10 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
-    tracing::info_span!("request", method = %request.method(), route = %route)
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", id = %id, method = %request.method(), route = %route)
 }

@@ -43,3 +43,25 @@ async fn the_probes_say_alive_and_ready() {
         serde_json::json!({"ready": true, "database": true, "keys": true})
     );
 }
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_a_given_one_is_kept() {
+    let app = spawn_app().await;
+    let first = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let second = app.client.get(app.url("/v1/nothing")).send().await.unwrap();
+    let a = first.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let b = second.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(!a.is_empty() && a != b, "{a} {b}");
+
+    let given = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "from-the-proxy-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "from-the-proxy-42");
+}
