@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
+use axum_server::tls_rustls::RustlsConfig;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
@@ -18,6 +20,8 @@ use crate::state::AppState;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Present when `server.tls` is configured: serve HTTPS.
+    tls: Option<RustlsConfig>,
 }
 
 impl Application {
@@ -27,13 +31,30 @@ impl Application {
         clock: Arc<dyn Clock>,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        let tls = match settings.server.tls.files() {
+            Some((cert, key)) => Some(
+                RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .with_context(|| format!("server.tls: cannot load {cert} and {key}"))?,
+            ),
+            None => None,
+        };
         let state = AppState::build(settings, clock).await?;
-        Ok(Application { listener, state })
+        Ok(Application {
+            listener,
+            state,
+            tls,
+        })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Whether it serves HTTPS itself.
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The shared state (tests reach the store, the mock notifier and the clock through it).
@@ -56,12 +77,26 @@ impl Application {
             shutdown.await;
             stopping.send_replace(true);
         };
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = match self.tls {
+            None => {
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            Some(tls) => {
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    stopper.graceful_shutdown(None);
+                });
+                match axum_server::from_tcp_rustls(self.listener.into_std()?, tls) {
+                    Ok(server) => server.handle(handle).serve(service).await,
+                    Err(e) => Err(e),
+                }
+            }
+        };
         background.shutdown().await;
         state.audit.close().await;
         served

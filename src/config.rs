@@ -52,6 +52,26 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Whole-request time limit.
     pub request_timeout: Ttl,
+    /// Serve HTTPS directly (both set) or plain HTTP behind a TLS-terminating proxy (both empty).
+    pub tls: TlsSettings,
+}
+
+/// `[server.tls]`: PEM files for serving HTTPS with rustls (TLS 1.2 and 1.3, forward-secret
+/// key exchange only).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Certificate chain, PEM; empty for plain HTTP.
+    pub cert: String,
+    /// Private key, PEM; empty for plain HTTP.
+    pub key: String,
+}
+
+impl TlsSettings {
+    /// The two files, when HTTPS is configured.
+    pub fn files(&self) -> Option<(&str, &str)> {
+        (!self.cert.is_empty() && !self.key.is_empty()).then_some((&self.cert, &self.key))
+    }
 }
 
 /// `[database]`.
@@ -378,6 +398,9 @@ impl Settings {
                     "must be \"sha256:<64 hex digits>\" (the digest of the secret, not the secret)",
                 );
             }
+        }
+        if self.server.tls.cert.is_empty() != self.server.tls.key.is_empty() {
+            return fail("server.tls", "set both cert and key, or neither");
         }
         if self.database.max_connections == 0 {
             return fail("database.max_connections", "must be at least 1");

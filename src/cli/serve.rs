@@ -27,10 +27,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .map(|k| k.kid.clone())
         .unwrap_or_default();
     tracing::info!(%database, data_dir = %data_dir.display(), signing_kid = %kid, "storage ready");
-    tracing::info!(
-        "nod listening on http://{addr} (plain HTTP: put a TLS-terminating proxy in front), public URL {}",
-        state.settings.server.public_url.as_str()
-    );
+    if app.serves_tls() {
+        tracing::info!(
+            "nod listening on https://{addr} (TLS 1.2/1.3), public URL {}",
+            state.settings.server.public_url.as_str()
+        );
+    } else {
+        tracing::info!(
+            "nod listening on http://{addr} (plain HTTP: put a TLS-terminating proxy in front), public URL {}",
+            state.settings.server.public_url.as_str()
+        );
+    }
     app.run_until(shutdown_signal()).await?;
     tracing::info!("nod stopped");
     Ok(())

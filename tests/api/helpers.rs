@@ -61,7 +61,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings, clock.clone(), listener)
         .await
         .expect("build app");
-    let address = format!("http://{}", app.local_addr().expect("addr"));
+    let scheme = if app.serves_tls() { "https" } else { "http" };
+    let address = format!("{scheme}://{}", app.local_addr().expect("addr"));
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {

@@ -13,5 +13,6 @@ mod feed;
 mod keys;
 mod login;
 mod phone;
+mod tls;
 mod token;
 mod usage;
