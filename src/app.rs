@@ -108,6 +108,12 @@ impl Application {
 /// when dropped, so none outlives its server even if the serving future itself is dropped.
 fn spawn_background(state: &AppState) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
+    let s = state.clone();
+    tasks.spawn(every(Duration::from_secs(5), move || {
+        crate::metrics::upkeep();
+        crate::metrics::audit_queue(s.audit.queued());
+        std::future::ready(())
+    }));
     // `nod keys rotate` reaches a running server through this reload.
     tasks.spawn(watch::reload_every(
         state.keys.clone(),

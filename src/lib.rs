@@ -30,6 +30,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod flows;
+pub mod metrics;
 pub mod notify;
 pub mod state;
 pub mod store;

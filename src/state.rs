@@ -73,6 +73,8 @@ impl AppState {
     /// Opens the store, loads (or generates) keys and secrets, and sets up providers.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         crate::auth::files::ensure_private_dir(&settings.server.data_dir)?;
+        // Before anything records: the process-wide metrics recorder.
+        crate::metrics::handle();
         let store = store::open(&settings.database).await?;
         let key_config = KeyConfig::from_settings(&settings)?;
         let keys = KeyRing::load_or_generate(&settings.server.data_dir, key_config, clock.clone())
@@ -135,6 +137,7 @@ impl AppState {
         let revoked = self.store.revoked_since(since).await?;
         self.revocations.insert(revoked);
         self.revocations.prune(since);
+        crate::metrics::revoked_sessions(self.revocations.len());
         Ok(())
     }
 

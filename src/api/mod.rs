@@ -7,6 +7,7 @@ mod feed;
 mod health;
 mod introspect;
 mod login;
+mod observe;
 mod request_id;
 mod revoke;
 mod sessions;
@@ -38,13 +39,15 @@ pub fn router(state: AppState) -> Router {
         .merge(feed::router())
         .merge(sessions::router())
         .merge(wellknown::router())
-        .merge(health::router());
+        .merge(health::router())
+        .merge(observe::router());
     if settings.notify.test_endpoint {
         router = router.merge(testing::router());
     }
     router
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(observe::track))
         .layer(DefaultBodyLimit::max(settings.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

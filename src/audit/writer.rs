@@ -162,7 +162,10 @@ async fn write(store: &dyn Store, feed: &Feed, batch: &mut Vec<Job>) {
     // Copies only when a stream is listening; otherwise the strings move into the statement.
     let watched = feed.is_watched().then(|| events.clone());
     let count = events.len();
-    let committed = match store.append_audit(events).await {
+    let started = std::time::Instant::now();
+    let outcome = store.append_audit(events).await;
+    crate::metrics::audit_batch(count, started.elapsed(), outcome.is_ok());
+    let committed = match outcome {
         Ok(ids) => {
             for (mut event, id) in watched.into_iter().flatten().zip(ids) {
                 event.id = id;

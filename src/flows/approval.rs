@@ -96,6 +96,11 @@ pub async fn decide(
         ApprovalState::Fraud => kind::FRAUD,
         _ => kind::DENIED,
     };
+    crate::metrics::approval(if decided.wrong_code {
+        "wrong_code"
+    } else {
+        what
+    });
     let mut e = event(&approval.user_id, what, now);
     e.device_id = Some(device.id.clone());
     e.ip = Some(approval.ip.clone());

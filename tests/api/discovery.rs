@@ -65,3 +65,69 @@ async fn every_answer_carries_a_request_id_and_a_given_one_is_kept() {
         .unwrap();
     assert_eq!(given.headers()["x-request-id"], "from-the-proxy-42");
 }
+
+#[tokio::test]
+async fn metrics_parse_as_prometheus_text_and_carry_the_operator_series() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let tokens = app.sign_in(&phone).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let verified = app
+        .client
+        .get(app.url("/v1/verify"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 200);
+
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .expect("valid Prometheus text format");
+
+    let has = |name: &str, label: Option<(&str, &str)>| {
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+    };
+    assert!(
+        has("nod_http_requests_total", Some(("route", "/v1/verify"))),
+        "{text}"
+    );
+    assert!(
+        has("nod_http_requests_total", Some(("status", "202"))),
+        "{text}"
+    );
+    assert!(
+        has(
+            "nod_http_request_duration_seconds",
+            Some(("route", "/v1/login"))
+        ),
+        "{text}"
+    );
+    assert!(
+        has("nod_approvals_total", Some(("outcome", "approved"))),
+        "{text}"
+    );
+    assert!(has("nod_audit_batch_size", None), "{text}");
+    assert!(has("nod_audit_commit_seconds", None), "{text}");
+    assert!(has("nod_audit_events_total", None), "{text}");
+    assert!(
+        has("nod_revoked_sessions", None) || !text.is_empty(),
+        "{text}"
+    );
+    // Raw paths never become labels (approval ids, one-time links).
+    assert!(
+        !text.contains("/v1/device/approvals/0") && !text.contains("/approve/"),
+        "{text}"
+    );
+}
