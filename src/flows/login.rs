@@ -192,8 +192,9 @@ async fn notify_device(
         let mut e = event(&user.id, what, state.clock.now_ms());
         e.device_id = Some(device.id.clone());
         e.detail = Some(
-            json!({ "approval_id": approval.id, "provider": attempt.provider, "error": error })
-                .to_string(),
+            json!({ "approval_id": approval.id, "provider": attempt.provider,
+                "attempt": attempt.attempt, "error": error })
+            .to_string(),
         );
         state.audit.enqueue(e).await?;
     }
