@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs docs/testing.md's example test verbatim (the block between its example markers) against
+# the nod built from this checkout, with `nod` provided as a function over the built binary. The
+# example starts its own server on port 8181 with data in a scratch directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap '[ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null; rm -rf "$work" "${NOD_SERVER__DATA_DIR:-/nonexistent}"' EXIT
+
+if curl -s -o /dev/null http://127.0.0.1:8181/healthz; then
+  echo "port 8181 is already in use: stop what listens there first"; exit 1
+fi
+cargo build --quiet --bin nod
+bin="${CARGO_TARGET_DIR:-target}/debug/nod"
+nod() { "$bin" "$@"; }
+unset NOD_CONFIG
+
+# The example, exactly as docs/testing.md shows it.
+sed -n '/<!-- example:begin -->/,/<!-- example:end -->/p' docs/testing.md \
+  | sed '1,2d' | sed '$d' | sed '$d' > "$work/example.sh"
+# shellcheck disable=SC1091
+source "$work/example.sh"
+
+echo "example: $PASSED passed, $FAILED failed"
+if [ "$FAILED" -ne 0 ] || [ "$PASSED" -eq 0 ]; then
+  cat "$NOD_SERVER__DATA_DIR/server.log" 2>/dev/null || true
+  exit 1
+fi
