@@ -644,6 +644,37 @@ mod tests {
     }
 
     #[test]
+    fn an_enabled_provider_without_its_keys_fails_naming_the_key() {
+        let cases = [
+            ("NOD_NOTIFY__WEBHOOK__ENABLED", "notify.webhook.secret"),
+            ("NOD_NOTIFY__TWILIO__ENABLED", "notify.twilio.account_sid"),
+            (
+                "NOD_NOTIFY__FCM__ENABLED",
+                "notify.fcm.service_account_file",
+            ),
+        ];
+        for (variable, key) in cases {
+            Jail::expect_with(|jail| {
+                jail.set_env(variable, "true");
+                let err = Settings::load(None)
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(err.contains(key), "{variable}: {err}");
+                Ok(())
+            });
+        }
+        Jail::expect_with(|jail| {
+            jail.set_env("NOD_NOTIFY__NTFY__ENABLED", "true");
+            jail.set_env("NOD_NOTIFY__NTFY__TOKEN", "tk_secret");
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(settings.notify.ntfy.enabled);
+            assert!(!format!("{settings:?}").contains("tk_secret"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_short_or_garbled_hmac_secret_fails_without_showing_it() {
         Jail::expect_with(|jail| {
             jail.set_env("NOD_TOKENS__ALGORITHM", "HS256");
