@@ -14,7 +14,7 @@ async fn app_with_webhook(retries: u32) -> TestApp {
     spawn_app_with(|s| {
         s.notify.webhook.enabled = true;
         s.notify.webhook.secret = Secret::new("k");
-        s.notify.timeout = Ttl(Duration::from_millis(300));
+        s.notify.timeout = Ttl(Duration::from_secs(1));
         s.notify.retries = retries;
         s.notify.backoff = Ttl(Duration::from_millis(10));
     })
@@ -25,9 +25,9 @@ async fn app_with_webhook(retries: u32) -> TestApp {
 async fn a_provider_that_times_out_then_fails_is_retried_within_bounds_then_the_next_channel_is_used()
  {
     let hook = MockServer::start().await;
-    // First call: slower than the 300 ms per-call timeout. Then: 500s.
+    // First call: slower than the 1 s per-call timeout. Then: 500s.
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
         .up_to_n_times(1)
         .mount(&hook)
         .await;
