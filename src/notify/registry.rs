@@ -243,6 +243,88 @@ mod tests {
         Ok(())
     }
 
+    /// Fails the first `failures` calls with `error`, then delivers; counts calls.
+    struct Flaky {
+        calls: std::sync::atomic::AtomicU32,
+        failures: u32,
+        error: NotifyError,
+    }
+
+    #[async_trait::async_trait]
+    impl Notifier for Flaky {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+
+        fn check_address(&self, _: Option<&str>) -> Result<(), String> {
+            Ok(())
+        }
+
+        async fn send(&self, _: &Notification, _: Option<&str>) -> Result<(), NotifyError> {
+            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < self.failures {
+                Err(self.error.clone())
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    async fn deliver_with(failures: u32, error: NotifyError) -> Vec<(String, u32, bool)> {
+        let mut registry = Registry::new(Arc::new(TestClock::starting_now()));
+        registry.set_policy(RetryPolicy {
+            timeout: Duration::from_secs(1),
+            retries: 2,
+            backoff: Duration::from_millis(1),
+        });
+        registry.register(Arc::new(Flaky {
+            calls: Default::default(),
+            failures,
+            error,
+        }));
+        let channels = ChannelList::new(vec![
+            Channel {
+                provider: "flaky".into(),
+                address: None,
+            },
+            Channel {
+                provider: "mock".into(),
+                address: None,
+            },
+        ])
+        .unwrap_or_else(|_| unreachable!());
+        registry
+            .deliver(&channels, &note())
+            .await
+            .into_iter()
+            .map(|d| (d.provider, d.attempt, d.outcome.is_ok()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn temporary_failures_are_retried_within_bounds_permanent_ones_are_not() {
+        let temporary = || NotifyError::Temporary("503".into());
+        let flaky = |attempt, ok| ("flaky".to_owned(), attempt, ok);
+        let mock = ("mock".to_owned(), 1, true);
+        assert_eq!(
+            deliver_with(1, temporary()).await,
+            [flaky(1, false), flaky(2, true)]
+        );
+        assert_eq!(
+            deliver_with(5, temporary()).await,
+            [
+                flaky(1, false),
+                flaky(2, false),
+                flaky(3, false),
+                mock.clone()
+            ]
+        );
+        assert_eq!(
+            deliver_with(5, NotifyError::Permanent("404".into())).await,
+            [flaky(1, false), mock]
+        );
+    }
+
     #[test]
     fn unknown_providers_are_refused_up_front() -> Result<(), String> {
         let registry = Registry::new(Arc::new(TestClock::starting_now()));
