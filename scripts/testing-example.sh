@@ -10,7 +10,7 @@ trap '[ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null; rm -rf "$work" "${NOD_
 if curl -s -o /dev/null http://127.0.0.1:8181/healthz; then
   echo "port 8181 is already in use: stop what listens there first"; exit 1
 fi
-cargo build --quiet --bin nod
+cargo build --quiet --locked --bin nod
 bin="${CARGO_TARGET_DIR:-target}/debug/nod"
 nod() { "$bin" "$@"; }
 unset NOD_CONFIG
