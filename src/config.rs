@@ -148,12 +148,79 @@ pub struct TotpSettings {
     pub issuer: String,
 }
 
-/// `[notify]`.
+/// `[notify]`: how devices are reached. `mock` and `log` are always available; the others are
+/// available once their section sets `enabled = true` (and its required keys).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifySettings {
     /// Expose `GET /v1/test/notifications`.
     pub test_endpoint: bool,
+    /// Longest one provider call may take (whole request, connect included).
+    pub timeout: Ttl,
+    /// Extra attempts on a channel after a temporary failure (timeout, 5xx, 429, connect error).
+    pub retries: u32,
+    /// Wait before the first retry; doubles for each further one.
+    pub backoff: Ttl,
+    /// `[notify.webhook]`.
+    pub webhook: WebhookSettings,
+    /// `[notify.ntfy]`.
+    pub ntfy: NtfySettings,
+    /// `[notify.twilio]`.
+    pub twilio: TwilioSettings,
+    /// `[notify.fcm]`.
+    pub fcm: FcmSettings,
+}
+
+/// `[notify.webhook]`: a signed JSON POST to the channel's URL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether channels may name `webhook`.
+    pub enabled: bool,
+    /// HMAC-SHA256 key shared with the receivers.
+    pub secret: Secret,
+}
+
+/// `[notify.ntfy]`: a push through an ntfy server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NtfySettings {
+    /// Whether channels may name `ntfy`.
+    pub enabled: bool,
+    /// The ntfy server.
+    pub base_url: String,
+    /// Access token for protected topics (empty: none).
+    pub token: Secret,
+    /// Message priority, 1 (min) to 5 (urgent).
+    pub priority: u8,
+}
+
+/// `[notify.twilio]`: SMS through Twilio's Messages API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioSettings {
+    /// Whether channels may name `twilio`.
+    pub enabled: bool,
+    /// Twilio's API.
+    pub base_url: String,
+    /// Account SID (`AC…`).
+    pub account_sid: String,
+    /// Auth token.
+    pub auth_token: Secret,
+    /// Sender: a Twilio number in E.164, or a Messaging Service SID (`MG…`).
+    pub from: String,
+}
+
+/// `[notify.fcm]`: Firebase Cloud Messaging HTTP v1.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FcmSettings {
+    /// Whether channels may name `fcm`.
+    pub enabled: bool,
+    /// FCM's API.
+    pub base_url: String,
+    /// The service-account JSON key file (its `token_uri` is used for OAuth).
+    pub service_account_file: PathBuf,
 }
 
 /// `[audit]`: the feed.
@@ -357,6 +424,7 @@ impl Settings {
     /// Cross-field checks serde cannot express.
     fn check(&self) -> Result<(), ConfigError> {
         let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        self.check_notify()?;
         if !self.database.url.expose().starts_with("sqlite:") {
             return fail(
                 "database.url",
@@ -410,6 +478,50 @@ impl Settings {
 
     /// The key material `[tokens]` names: present where required, of the right size. Messages
     /// name the key and never show its value.
+    /// An enabled provider needs its keys; base URLs must be http(s).
+    fn check_notify(&self) -> Result<(), ConfigError> {
+        let n = &self.notify;
+        let missing = |key: &str| {
+            Err(ConfigError(format!(
+                "notify.{key}: required when the provider is enabled"
+            )))
+        };
+        let url = |key: &str, value: &str| match url::Url::parse(value) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+            _ => Err(ConfigError(format!(
+                "notify.{key}: `{value}` is not an http(s) URL"
+            ))),
+        };
+        if n.webhook.enabled && n.webhook.secret.is_empty() {
+            return missing("webhook.secret");
+        }
+        if n.ntfy.enabled {
+            url("ntfy.base_url", &n.ntfy.base_url)?;
+            if !(1..=5).contains(&n.ntfy.priority) {
+                return Err(ConfigError("notify.ntfy.priority: must be 1 to 5".into()));
+            }
+        }
+        if n.twilio.enabled {
+            url("twilio.base_url", &n.twilio.base_url)?;
+            if n.twilio.account_sid.is_empty() {
+                return missing("twilio.account_sid");
+            }
+            if n.twilio.auth_token.is_empty() {
+                return missing("twilio.auth_token");
+            }
+            if n.twilio.from.is_empty() {
+                return missing("twilio.from");
+            }
+        }
+        if n.fcm.enabled {
+            url("fcm.base_url", &n.fcm.base_url)?;
+            if n.fcm.service_account_file.as_os_str().is_empty() {
+                return missing("fcm.service_account_file");
+            }
+        }
+        Ok(())
+    }
+
     fn check_token_keys(&self) -> Result<(), ConfigError> {
         let fail = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
         let tokens = &self.tokens;
@@ -550,6 +662,37 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(err.contains("tokens.hmac_secret"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_enabled_provider_without_its_keys_fails_naming_the_key() {
+        let cases = [
+            ("NOD_NOTIFY__WEBHOOK__ENABLED", "notify.webhook.secret"),
+            ("NOD_NOTIFY__TWILIO__ENABLED", "notify.twilio.account_sid"),
+            (
+                "NOD_NOTIFY__FCM__ENABLED",
+                "notify.fcm.service_account_file",
+            ),
+        ];
+        for (variable, key) in cases {
+            Jail::expect_with(|jail| {
+                jail.set_env(variable, "true");
+                let err = Settings::load(None)
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(err.contains(key), "{variable}: {err}");
+                Ok(())
+            });
+        }
+        Jail::expect_with(|jail| {
+            jail.set_env("NOD_NOTIFY__NTFY__ENABLED", "true");
+            jail.set_env("NOD_NOTIFY__NTFY__TOKEN", "tk_secret");
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(settings.notify.ntfy.enabled);
+            assert!(!format!("{settings:?}").contains("tk_secret"));
             Ok(())
         });
     }

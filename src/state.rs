@@ -86,7 +86,8 @@ impl AppState {
             settings.passwords.queue_timeout.0,
         )
         .await?;
-        let notifiers = Registry::new(clock.clone());
+        let notifiers = Registry::from_settings(&settings.notify, clock.clone())
+            .context("setting up notification providers")?;
         let verifier = TokenVerifier::new(
             VerifyPolicy {
                 issuer: settings.issuer().to_owned(),

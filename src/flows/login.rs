@@ -181,19 +181,22 @@ async fn notify_device(
             Ok(()) => {
                 tracing::debug!(device = %device.id, provider = %attempt.provider,
                     "notification delivered");
+                crate::metrics::notification(&attempt.provider, "sent");
                 (kind::NOTIFICATION_SENT, None)
             }
             Err(e) => {
                 tracing::warn!(device = %device.id, provider = %attempt.provider,
                     error = %e, "notification failed");
+                crate::metrics::notification(&attempt.provider, "failed");
                 (kind::NOTIFICATION_FAILED, Some(e.to_string()))
             }
         };
         let mut e = event(&user.id, what, state.clock.now_ms());
         e.device_id = Some(device.id.clone());
         e.detail = Some(
-            json!({ "approval_id": approval.id, "provider": attempt.provider, "error": error })
-                .to_string(),
+            json!({ "approval_id": approval.id, "provider": attempt.provider,
+                "attempt": attempt.attempt, "error": error })
+            .to_string(),
         );
         state.audit.enqueue(e).await?;
     }

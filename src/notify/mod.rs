@@ -1,19 +1,29 @@
 //! Reaching a phone. `Notifier` is the seam (one small struct per provider, one file each);
 //! `Registry` owns what is common to all of them: choosing the provider for each of a device's
-//! channels in order, the per-call timeout, and falling through to the next channel on failure.
+//! channels in order, the per-call timeout, bounded retries on temporary failures, and falling
+//! through to the next channel. The HTTP providers share one `reqwest::Client` (see `http`).
 
+pub mod fcm;
+mod http;
 mod log;
 pub mod mock;
+pub mod ntfy;
 mod registry;
+pub mod twilio;
+pub mod webhook;
 
 use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::domain::LoginContext;
 
+pub use fcm::FcmNotifier;
 pub use log::LogNotifier;
 pub use mock::MockNotifier;
-pub use registry::{Delivery, Registry};
+pub use ntfy::NtfyNotifier;
+pub use registry::{Delivery, Registry, RetryPolicy};
+pub use twilio::TwilioNotifier;
+pub use webhook::WebhookNotifier;
 
 /// One approval request addressed to one device.
 #[derive(Debug, Clone, Serialize)]

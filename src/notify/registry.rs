@@ -1,43 +1,106 @@
-//! The notifier registry: maps provider names to implementations and delivers a notification
-//! along a device's channels in order, with a per-call timeout, stopping at the first success.
+//! The notifier registry: maps provider names to the providers this server has configured and
+//! delivers a notification along a device's channels in order — a per-call timeout, bounded
+//! retries with exponential backoff on temporary failures only, then the next channel —
+//! reporting every attempt (each retry included) so the caller can write one feed event each.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{LogNotifier, MockNotifier, Notification, Notifier, NotifyError};
+use super::{
+    FcmNotifier, LogNotifier, MockNotifier, Notification, Notifier, NotifyError, NtfyNotifier,
+    TwilioNotifier, WebhookNotifier, http,
+};
 use crate::clock::Clock;
+use crate::config::NotifySettings;
 use crate::domain::{Channel, ChannelList};
 
-/// Longest one provider call may take before it counts as a temporary failure.
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Providers nod can be configured with but which are off by default.
+const CONFIGURABLE: [&str; 4] = ["webhook", "ntfy", "twilio", "fcm"];
+
+/// How hard the registry tries one channel.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Longest one provider call may take.
+    pub timeout: Duration,
+    /// Extra attempts after a temporary failure.
+    pub retries: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            timeout: Duration::from_secs(10),
+            retries: 2,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
 
 /// The outcome of one delivery attempt.
 #[derive(Debug, Clone)]
 pub struct Delivery {
     /// Provider tried.
     pub provider: String,
+    /// 1 for the first call on this channel, 2 for the first retry, …
+    pub attempt: u32,
     /// What happened.
     pub outcome: Result<(), NotifyError>,
 }
 
-/// Every provider nod knows, by name.
+/// The providers this server can use, by name.
 pub struct Registry {
     providers: HashMap<&'static str, Arc<dyn Notifier>>,
     mock: Arc<MockNotifier>,
+    policy: RetryPolicy,
 }
 
 impl Registry {
-    /// The built-in providers: `log` and `mock`.
+    /// Only the built-in providers, `log` and `mock`, with the default retry policy.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         let mock = Arc::new(MockNotifier::new(clock));
         let mut registry = Registry {
             providers: HashMap::new(),
             mock: mock.clone(),
+            policy: RetryPolicy::default(),
         };
         registry.register(Arc::new(LogNotifier));
         registry.register(mock);
         registry
+    }
+
+    /// The built-ins plus every provider `settings` enables, sharing one HTTP client. Fails
+    /// when an enabled provider cannot be set up (e.g. an unreadable FCM key file).
+    pub fn from_settings(settings: &NotifySettings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let mut registry = Registry::new(clock.clone());
+        registry.policy = RetryPolicy {
+            timeout: settings.timeout.0,
+            retries: settings.retries,
+            backoff: settings.backoff.0,
+        };
+        let client = http::client(settings.timeout.0)?;
+        if settings.webhook.enabled {
+            registry.register(Arc::new(WebhookNotifier::new(
+                &settings.webhook,
+                client.clone(),
+                clock.clone(),
+            )));
+        }
+        if settings.ntfy.enabled {
+            registry.register(Arc::new(NtfyNotifier::new(&settings.ntfy, client.clone())));
+        }
+        if settings.twilio.enabled {
+            registry.register(Arc::new(TwilioNotifier::new(
+                &settings.twilio,
+                client.clone(),
+            )));
+        }
+        if settings.fcm.enabled {
+            registry.register(Arc::new(FcmNotifier::new(&settings.fcm, client, clock)?));
+        }
+        Ok(registry)
     }
 
     /// Adds (or replaces) a provider.
@@ -45,59 +108,102 @@ impl Registry {
         self.providers.insert(provider.name(), provider);
     }
 
+    /// Replaces the retry policy.
+    pub fn set_policy(&mut self, policy: RetryPolicy) {
+        self.policy = policy;
+    }
+
     /// The in-memory mock provider, for tests.
     pub fn mock(&self) -> &Arc<MockNotifier> {
         &self.mock
     }
 
-    /// Checks that a channel names a known provider with an acceptable address.
+    /// Checks that a channel names a provider this server has configured, with an acceptable
+    /// address.
     pub fn check(&self, channel: &Channel) -> Result<(), String> {
-        let provider = self
-            .providers
-            .get(channel.provider.as_str())
-            .ok_or_else(|| {
-                let mut known: Vec<_> = self.providers.keys().copied().collect();
-                known.sort_unstable();
+        let name = channel.provider.as_str();
+        let provider = self.providers.get(name).ok_or_else(|| {
+            let mut known: Vec<_> = self.providers.keys().copied().collect();
+            known.sort_unstable();
+            if CONFIGURABLE.contains(&name) {
                 format!(
-                    "unknown notification provider `{}` (known: {})",
-                    channel.provider,
+                    "notification provider `{name}` is not configured on this server (set \
+                     notify.{name}.enabled = true and its keys; available: {})",
                     known.join(", ")
                 )
-            })?;
+            } else {
+                format!(
+                    "unknown notification provider `{name}` (available: {})",
+                    known.join(", ")
+                )
+            }
+        })?;
         provider.check_address(channel.address.as_deref())
     }
 
-    /// Tries each channel in order until one delivers; returns every attempt.
+    /// Tries each channel in order until one delivers, retrying temporary failures within the
+    /// policy's bounds; returns every attempt.
     pub async fn deliver(&self, channels: &ChannelList, note: &Notification) -> Vec<Delivery> {
         let mut attempts = Vec::new();
         for channel in channels.iter() {
-            let outcome = match self.providers.get(channel.provider.as_str()) {
-                None => Err(NotifyError::Permanent(format!(
-                    "provider `{}` is not available in this server",
-                    channel.provider
-                ))),
-                Some(provider) => {
-                    match tokio::time::timeout(
-                        CALL_TIMEOUT,
-                        provider.send(note, channel.address.as_deref()),
-                    )
-                    .await
-                    {
-                        Ok(result) => result,
-                        Err(_) => Err(NotifyError::Temporary("timed out".into())),
-                    }
-                }
+            let Some(provider) = self.providers.get(channel.provider.as_str()) else {
+                attempts.push(Delivery {
+                    provider: channel.provider.clone(),
+                    attempt: 1,
+                    outcome: Err(NotifyError::Permanent(format!(
+                        "provider `{}` is not available in this server",
+                        channel.provider
+                    ))),
+                });
+                continue;
             };
-            let delivered = outcome.is_ok();
-            attempts.push(Delivery {
-                provider: channel.provider.clone(),
-                outcome,
-            });
-            if delivered {
+            if self
+                .try_channel(provider.as_ref(), channel, note, &mut attempts)
+                .await
+            {
                 break;
             }
         }
         attempts
+    }
+
+    /// Up to `1 + retries` calls on one channel; whether one of them delivered.
+    async fn try_channel(
+        &self,
+        provider: &dyn Notifier,
+        channel: &Channel,
+        note: &Notification,
+        attempts: &mut Vec<Delivery>,
+    ) -> bool {
+        let mut backoff = self.policy.backoff;
+        for attempt in 1..=self.policy.retries.saturating_add(1) {
+            if attempt > 1 {
+                tokio::time::sleep(backoff).await;
+                backoff = backoff.saturating_mul(2);
+            }
+            let call = provider.send(note, channel.address.as_deref());
+            let outcome = match tokio::time::timeout(self.policy.timeout, call).await {
+                Ok(result) => result,
+                Err(_) => Err(NotifyError::Temporary(format!(
+                    "{}: timed out",
+                    provider.name()
+                ))),
+            };
+            let done = outcome.is_ok();
+            let retry = matches!(outcome, Err(NotifyError::Temporary(_)));
+            attempts.push(Delivery {
+                provider: channel.provider.clone(),
+                attempt,
+                outcome,
+            });
+            if done {
+                return true;
+            }
+            if !retry {
+                return false;
+            }
+        }
+        false
     }
 }
 
@@ -137,6 +243,88 @@ mod tests {
         Ok(())
     }
 
+    /// Fails the first `failures` calls with `error`, then delivers; counts calls.
+    struct Flaky {
+        calls: std::sync::atomic::AtomicU32,
+        failures: u32,
+        error: NotifyError,
+    }
+
+    #[async_trait::async_trait]
+    impl Notifier for Flaky {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+
+        fn check_address(&self, _: Option<&str>) -> Result<(), String> {
+            Ok(())
+        }
+
+        async fn send(&self, _: &Notification, _: Option<&str>) -> Result<(), NotifyError> {
+            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < self.failures {
+                Err(self.error.clone())
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    async fn deliver_with(failures: u32, error: NotifyError) -> Vec<(String, u32, bool)> {
+        let mut registry = Registry::new(Arc::new(TestClock::starting_now()));
+        registry.set_policy(RetryPolicy {
+            timeout: Duration::from_secs(1),
+            retries: 2,
+            backoff: Duration::from_millis(1),
+        });
+        registry.register(Arc::new(Flaky {
+            calls: Default::default(),
+            failures,
+            error,
+        }));
+        let channels = ChannelList::new(vec![
+            Channel {
+                provider: "flaky".into(),
+                address: None,
+            },
+            Channel {
+                provider: "mock".into(),
+                address: None,
+            },
+        ])
+        .unwrap_or_else(|_| unreachable!());
+        registry
+            .deliver(&channels, &note())
+            .await
+            .into_iter()
+            .map(|d| (d.provider, d.attempt, d.outcome.is_ok()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn temporary_failures_are_retried_within_bounds_permanent_ones_are_not() {
+        let temporary = || NotifyError::Temporary("503".into());
+        let flaky = |attempt, ok| ("flaky".to_owned(), attempt, ok);
+        let mock = ("mock".to_owned(), 1, true);
+        assert_eq!(
+            deliver_with(1, temporary()).await,
+            [flaky(1, false), flaky(2, true)]
+        );
+        assert_eq!(
+            deliver_with(5, temporary()).await,
+            [
+                flaky(1, false),
+                flaky(2, false),
+                flaky(3, false),
+                mock.clone()
+            ]
+        );
+        assert_eq!(
+            deliver_with(5, NotifyError::Permanent("404".into())).await,
+            [flaky(1, false), mock]
+        );
+    }
+
     #[test]
     fn unknown_providers_are_refused_up_front() -> Result<(), String> {
         let registry = Registry::new(Arc::new(TestClock::starting_now()));
@@ -147,6 +335,11 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(err.contains("log, mock"), "{err}");
+        let err = registry
+            .check(&Channel::parse("ntfy=alerts")?)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("notify.ntfy.enabled"), "{err}");
         Ok(())
     }
 }

@@ -111,6 +111,19 @@ fn a_duplicate_user_and_an_unknown_provider_fail_with_a_reason() {
         &["device", "add", "bob", "--name", "p", "--notify", "pigeon"],
         None,
     );
+    let unconfigured = nod(
+        dir.path(),
+        &[
+            "device",
+            "add",
+            "bob",
+            "--name",
+            "p",
+            "--notify",
+            "ntfy=alerts",
+        ],
+        None,
+    );
     let short = nod(
         dir.path(),
         &["user", "add", "carol", "--password-stdin"],
@@ -121,6 +134,11 @@ fn a_duplicate_user_and_an_unknown_provider_fail_with_a_reason() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
     assert!(!pigeon.status.success());
     assert!(String::from_utf8_lossy(&pigeon.stderr).contains("unknown notification provider"));
+    assert!(!unconfigured.status.success());
+    assert!(
+        String::from_utf8_lossy(&unconfigured.stderr)
+            .contains("`ntfy` is not configured on this server")
+    );
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
 }

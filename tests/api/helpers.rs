@@ -112,9 +112,19 @@ impl TestApp {
 
     /// Pairs a mock-notified phone with `name`.
     pub async fn add_phone(&self, name: &str) -> Phone {
+        self.add_phone_with(name, &["mock"]).await
+    }
+
+    /// Pairs a phone reached through `channels` (`PROVIDER[=ADDRESS]`, in fallthrough order).
+    pub async fn add_phone_with(&self, name: &str, channels: &[&str]) -> Phone {
         let username = Username::parse(name).expect("username");
-        let channels =
-            ChannelList::new(vec![Channel::parse("mock").expect("channel")]).expect("list");
+        let channels = ChannelList::new(
+            channels
+                .iter()
+                .map(|c| Channel::parse(c).expect("channel"))
+                .collect(),
+        )
+        .expect("list");
         let device = provision::add_device(&self.state, &username, "test phone", &channels)
             .await
             .expect("add device");

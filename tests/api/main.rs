@@ -12,6 +12,7 @@ mod discovery;
 mod feed;
 mod keys;
 mod login;
+mod notify;
 mod phone;
 mod tls;
 mod token;
