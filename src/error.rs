@@ -70,6 +70,13 @@ pub enum Error {
     /// CIBA: the approval expired.
     #[error("the login request has expired")]
     ExpiredToken,
+    /// A missing or bad DPoP proof at login or token time (RFC 9449 §5.2): 400.
+    #[error("{0}")]
+    InvalidDpopProof(&'static str),
+    /// A DPoP-bound token used without a good proof from its key (RFC 9449 §7.1): 401 with a
+    /// `DPoP` challenge.
+    #[error("{0}")]
+    InvalidDpopUse(&'static str),
     /// Unknown, already redeemed or otherwise unusable grant.
     #[error("{0}")]
     InvalidGrant(&'static str),
@@ -101,10 +108,11 @@ impl Error {
             | SlowDown
             | AccessDenied
             | ExpiredToken
+            | InvalidDpopProof(_)
             | InvalidGrant(_) => StatusCode::BAD_REQUEST,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            InvalidCredentials | InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            InvalidCredentials | InvalidToken(_) | InvalidDpopUse(_) => StatusCode::UNAUTHORIZED,
             NoDevice => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -138,6 +146,7 @@ impl Error {
             AccessDenied => "access_denied",
             ExpiredToken => "expired_token",
             InvalidGrant(_) => "invalid_grant",
+            InvalidDpopProof(_) | InvalidDpopUse(_) => "invalid_dpop_proof",
             Unavailable(_) => "temporarily_unavailable",
             Internal(_) => "server_error",
         }
@@ -164,6 +173,14 @@ impl IntoResponse for Error {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            Error::InvalidDpopUse(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "DPoP error=\"invalid_dpop_proof\", algs=\"ES256 EdDSA\"",
+                    ),
                 );
             }
             Error::RateLimited { retry_after_secs } => {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::audit::{AuditWriter, Feed};
+use crate::auth::dpop::ProofChecker;
 use crate::auth::keys::{KeyConfig, KeyRing};
 use crate::auth::password::Passwords;
 use crate::auth::resource_servers::ResourceServers;
@@ -54,6 +55,8 @@ pub struct Services {
     pub wakeups: Arc<WakeUps>,
     /// Verifies access tokens, remembering the ones already verified.
     pub verifier: Arc<TokenVerifier>,
+    /// Checks DPoP proofs and remembers recent ones (per instance) to refuse replays.
+    pub dpop: Arc<ProofChecker>,
     /// Sessions whose access tokens must be refused.
     pub revocations: Arc<RevocationView>,
     /// Callers of `/v1/introspect`.
@@ -95,6 +98,10 @@ impl AppState {
             },
             settings.tokens.verified_cache,
         );
+        let dpop = ProofChecker::new(
+            settings.tokens.dpop_proof_window.0.as_secs(),
+            settings.tokens.dpop_replay_cache,
+        );
         let feed = Feed::new(4096);
         let audit = AuditWriter::spawn(
             store.clone(),
@@ -112,6 +119,7 @@ impl AppState {
             notifiers: Arc::new(notifiers),
             wakeups: Arc::new(WakeUps::default()),
             verifier: Arc::new(verifier),
+            dpop: Arc::new(dpop),
             revocations: Arc::new(RevocationView::default()),
             resource_servers: Arc::new(ResourceServers::default()),
             audit,

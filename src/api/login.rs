@@ -6,9 +6,10 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, ClientInfo};
+use super::extract::{ApiJson, ClientInfo, DpopHeader};
 use crate::domain::LoginContext;
 use crate::error::Result;
+use crate::flows::dpop::request_key;
 use crate::flows::login::{LoginAttempt, LoginStarted, start_login};
 use crate::state::AppState;
 
@@ -28,8 +29,10 @@ struct LoginBody {
 async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
+    DpopHeader(proof): DpopHeader,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<(StatusCode, Json<LoginStarted>)> {
+    let dpop_jkt = request_key(&state, proof.as_deref(), "/v1/login")?;
     let context = LoginContext::new(
         body.client_name.as_deref(),
         client.ip.to_string(),
@@ -41,6 +44,7 @@ async fn login(
             username: body.username,
             password: body.password,
             context,
+            dpop_jkt,
         },
     )
     .await?;

@@ -9,8 +9,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::extract::FormOrJson;
+use super::extract::{DpopHeader, FormOrJson};
 use crate::error::{Error, Result};
+use crate::flows::dpop::request_key;
 use crate::flows::token::{CIBA_GRANT, redeem_ciba, refresh};
 use crate::state::AppState;
 
@@ -56,12 +57,20 @@ impl WaitParam {
 #[tracing::instrument(skip_all)]
 async fn token(
     State(state): State<AppState>,
+    DpopHeader(proof): DpopHeader,
     FormOrJson(params): FormOrJson<TokenParams>,
 ) -> Result<Response> {
     let grant_type = params
         .grant_type
         .as_deref()
         .ok_or_else(|| Error::InvalidRequest("grant_type is required".into()))?;
+    if !matches!(grant_type, CIBA_GRANT | "refresh_token") {
+        return Err(Error::UnsupportedGrantType(
+            grant_type.chars().take(100).collect(),
+        ));
+    }
+    let dpop_jkt = request_key(&state, proof.as_deref(), "/v1/token")?;
+    let dpop_jkt = dpop_jkt.as_deref();
     let response = match grant_type {
         CIBA_GRANT => {
             let auth_req_id = params
@@ -77,7 +86,7 @@ async fn token(
                 Some(w) => w.seconds(max_wait)?,
                 None => 0,
             };
-            redeem_ciba(&state, auth_req_id, Duration::from_secs(wait)).await?
+            redeem_ciba(&state, auth_req_id, Duration::from_secs(wait), dpop_jkt).await?
         }
         "refresh_token" => {
             let presented = params
@@ -90,7 +99,7 @@ async fn token(
                     "unknown, expired or revoked refresh token",
                 ));
             }
-            refresh(&state, presented).await?
+            refresh(&state, presented, dpop_jkt).await?
         }
         other => {
             return Err(Error::UnsupportedGrantType(
