@@ -109,6 +109,9 @@ pub struct TokenSettings {
     pub dpop_proof_window: Ttl,
     /// Recent DPoP proofs remembered per instance to refuse replays.
     pub dpop_replay_cache: usize,
+    /// Require proofs at `/v1/login` and `/v1/token` to carry a nonce nod issued
+    /// (`use_dpop_nonce`, RFC 9449 §8).
+    pub dpop_nonce: bool,
 }
 
 /// `tokens.dpop`: the DPoP policy for issuing tokens. Tokens already bound to a key need a

@@ -73,6 +73,9 @@ pub enum Error {
     /// A missing or bad DPoP proof at login or token time (RFC 9449 §5.2): 400.
     #[error("{0}")]
     InvalidDpopProof(&'static str),
+    /// RFC 9449 §8: the proof must carry this server nonce (sent as `DPoP-Nonce`).
+    #[error("the DPoP proof must carry the nonce in the DPoP-Nonce header")]
+    UseDpopNonce(String),
     /// A DPoP-bound token used without a good proof from its key (RFC 9449 §7.1): 401 with a
     /// `DPoP` challenge.
     #[error("{0}")]
@@ -109,6 +112,7 @@ impl Error {
             | AccessDenied
             | ExpiredToken
             | InvalidDpopProof(_)
+            | UseDpopNonce(_)
             | InvalidGrant(_) => StatusCode::BAD_REQUEST,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -147,6 +151,7 @@ impl Error {
             ExpiredToken => "expired_token",
             InvalidGrant(_) => "invalid_grant",
             InvalidDpopProof(_) | InvalidDpopUse(_) => "invalid_dpop_proof",
+            UseDpopNonce(_) => "use_dpop_nonce",
             Unavailable(_) => "temporarily_unavailable",
             Internal(_) => "server_error",
         }
@@ -182,6 +187,11 @@ impl IntoResponse for Error {
                         "DPoP error=\"invalid_dpop_proof\", algs=\"ES256 EdDSA\"",
                     ),
                 );
+            }
+            Error::UseDpopNonce(nonce) => {
+                if let Ok(value) = HeaderValue::from_str(nonce) {
+                    headers.insert("dpop-nonce", value);
+                }
             }
             Error::RateLimited { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));

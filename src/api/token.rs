@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::extract::{DpopHeader, FormOrJson};
 use crate::error::{Error, Result};
-use crate::flows::dpop::request_key;
+use crate::flows::dpop::{current_nonce, request_key};
 use crate::flows::token::{CIBA_GRANT, redeem_ciba, refresh};
 use crate::state::AppState;
 
@@ -112,5 +112,8 @@ async fn token(
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(nonce) = current_nonce(&state).and_then(|n| HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert("dpop-nonce", nonce);
+    }
     Ok(response)
 }

@@ -10,6 +10,11 @@
 //! the key type must match the algorithm. A header carrying other key references (`jku`, `x5u`,
 //! `x5c`, `kid`) or `crit`, or a `jwk` carrying private material, is refused.
 //!
+//! Nonces (RFC 9449 §8, optional): with `tokens.dpop_nonce` on, proofs at nod's own endpoints
+//! must carry a `nonce` nod issued. Nonces are stateless — the period number and an HMAC of it
+//! under a per-process random key — good for the current and the previous period; a proof
+//! without a good one is answered `use_dpop_nonce` with a fresh nonce in `DPoP-Nonce`.
+//!
 //! Replay: each accepted proof's `jti` (per key) is remembered until its `iat` window has passed,
 //! in a bounded in-memory cache. The cache is per instance: behind a load balancer spreading one
 //! client's requests over several nod instances, a proof could be replayed once per instance
@@ -19,6 +24,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 
 use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, ThumbprintHash};
@@ -56,6 +62,7 @@ pub enum ProofError {
     WrongToken,
     WrongKey,
     Replayed,
+    NonceRequired,
 }
 
 impl ProofError {
@@ -76,6 +83,7 @@ impl ProofError {
                 "the DPoP proof is signed with another key than the token is bound to"
             }
             ProofError::Replayed => "the DPoP proof was already used",
+            ProofError::NonceRequired => "the DPoP proof must carry the nonce nod issued",
         }
     }
 }
@@ -99,6 +107,8 @@ pub struct ProofTarget<'a> {
     pub access_token: Option<&'a str>,
     /// The thumbprint the proof's key must have (the token's `cnf.jkt`).
     pub expected_jkt: Option<&'a str>,
+    /// When set, the proof must carry a `nonce` these issued and still accept.
+    pub nonces: Option<&'a NonceIssuer>,
 }
 
 /// An accepted proof.
@@ -117,6 +127,8 @@ struct ProofClaims {
     iat: i64,
     #[serde(default)]
     ath: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 /// Checks proofs and remembers their `jti`s. Shared by all requests (`&self`).
@@ -170,6 +182,14 @@ impl ProofChecker {
         if claims.jti.is_empty() || claims.jti.len() > MAX_JTI_BYTES {
             return Err(ProofError::Malformed);
         }
+        if let Some(nonces) = target.nonces
+            && !claims
+                .nonce
+                .as_deref()
+                .is_some_and(|n| nonces.accepts(n, now_secs))
+        {
+            return Err(ProofError::NonceRequired);
+        }
         // Last: only a proof good in every other way spends its jti.
         let key = format!("{jkt}:{}", claims.jti);
         let forget_at = claims.iat.saturating_add(self.window_secs);
@@ -199,6 +219,61 @@ impl std::fmt::Debug for ProofChecker {
             .field("window_secs", &self.window_secs)
             .field("remembered", &self.remembered())
             .finish()
+    }
+}
+
+/// Issues and checks DPoP nonces: `<period>.<HMAC of the period>`, stateless, per process.
+pub struct NonceIssuer {
+    key: hmac::Key,
+    period_secs: i64,
+}
+
+impl NonceIssuer {
+    /// An issuer with a random key whose nonces change every `period_secs` and are good for
+    /// the current and the previous period.
+    pub fn random(period_secs: u64) -> Result<Self, super::secrets::RngError> {
+        let key = super::secrets::random_bytes::<32>()?;
+        Ok(Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, &key),
+            period_secs: i64::try_from(period_secs.max(1)).unwrap_or(60),
+        })
+    }
+
+    /// The nonce to hand out at `now_secs`.
+    pub fn issue(&self, now_secs: i64) -> String {
+        self.nonce_for(now_secs.div_euclid(self.period_secs))
+    }
+
+    fn nonce_for(&self, period: i64) -> String {
+        let tag = hmac::sign(&self.key, &period.to_be_bytes());
+        format!("{period}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    }
+
+    /// Whether `nonce` was issued by us in the current or the previous period.
+    pub fn accepts(&self, nonce: &str, now_secs: i64) -> bool {
+        let Some((period, tag)) = nonce.split_once('.') else {
+            return false;
+        };
+        let Ok(period) = period.parse::<i64>() else {
+            return false;
+        };
+        let current = now_secs.div_euclid(self.period_secs);
+        if period != current && period != current - 1 {
+            return false;
+        }
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
+            return false;
+        };
+        hmac::verify(&self.key, &period.to_be_bytes(), &tag).is_ok()
+    }
+}
+
+impl std::fmt::Debug for NonceIssuer {
+    // Never prints the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NonceIssuer")
+            .field("period_secs", &self.period_secs)
+            .finish_non_exhaustive()
     }
 }
 
@@ -380,6 +455,7 @@ mod tests {
             url: URL,
             access_token: None,
             expected_jkt: None,
+            nonces: None,
         }
     }
 
@@ -518,6 +594,34 @@ mod tests {
             Err(ProofError::WrongType)
         );
         assert_eq!(checker.remembered(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_nonce_is_needed_when_nonces_are_on_and_lasts_two_periods() -> anyhow::Result<()> {
+        let k = key(SigningAlgorithm::EdDSA)?;
+        let checker = ProofChecker::new(60, 100);
+        let nonces = NonceIssuer::random(300)?;
+        let mut t = target();
+        t.nonces = Some(&nonces);
+        assert_eq!(
+            checker.check(&proof(&k, claims("a"))?, &t, NOW),
+            Err(ProofError::NonceRequired)
+        );
+        let other = NonceIssuer::random(300)?;
+        for (jti, nonce) in [("b", other.issue(NOW)), ("c", nonces.issue(NOW - 600))] {
+            let mut c = claims(jti);
+            c["nonce"] = json!(nonce);
+            assert_eq!(
+                checker.check(&proof(&k, c)?, &t, NOW),
+                Err(ProofError::NonceRequired)
+            );
+        }
+        for (jti, nonce) in [("d", nonces.issue(NOW)), ("e", nonces.issue(NOW - 300))] {
+            let mut c = claims(jti);
+            c["nonce"] = json!(nonce);
+            checker.check(&proof(&k, c)?, &t, NOW)?;
+        }
         Ok(())
     }
 

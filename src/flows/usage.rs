@@ -93,6 +93,8 @@ async fn check_binding(
                 url,
                 access_token: Some(token),
                 expected_jkt: Some(jkt),
+                // Nonces are nod's own (login and token); resource servers do not issue them.
+                nonces: None,
             };
             match state.dpop.check(proof, &target, now.div_euclid(1000)) {
                 Ok(_) => return Ok(()),

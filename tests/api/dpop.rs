@@ -446,6 +446,33 @@ async fn with_dpop_off_proofs_are_ignored_and_tokens_are_bearer() {
     assert_eq!(app.verify(&access(&tokens)).await.status(), 200);
 }
 
+#[tokio::test]
+async fn with_nonces_on_a_proof_without_the_server_nonce_gets_use_dpop_nonce() {
+    let app = spawn_app_with(|s| s.tokens.dpop_nonce = true).await;
+    app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::ES256);
+    let url = format!("{}/v1/login", app.state.settings.server.public_url.as_str());
+
+    let first = app
+        .login_with_proof("alice", Some(app.proof_for(&key, "/v1/login")))
+        .await;
+
+    assert_eq!(first.status(), 400);
+    let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    assert_eq!(error_code(first).await, "use_dpop_nonce");
+    // The retry with the nonce in the proof goes through and hands out the nonce again.
+    let mut header = Header::new(key.alg);
+    header.typ = Some("dpop+jwt".into());
+    header.jwk = Some(key.jwk.clone());
+    let claims = json!({
+        "jti": "retry-1", "htm": "POST", "htu": url, "iat": app.now_secs(), "nonce": nonce,
+    });
+    let proof = encode(&header, &claims, &key.key).unwrap();
+    let retry = app.login_with_proof("alice", Some(proof)).await;
+    assert_eq!(retry.status(), 202);
+    assert!(retry.headers().contains_key("dpop-nonce"));
+}
+
 /// Not a test: the per-request cost of DPoP on `/v1/verify`, next to a bearer token, for
 /// docs/benchmarks.md. Proofs are made before the clock starts (a client makes its own).
 ///   cargo test --release --test api -- --ignored --nocapture dpop_verify_cost
@@ -482,6 +509,7 @@ async fn dpop_verify_cost() {
             url: API_URL,
             access_token: Some(&bearer),
             expected_jkt: Some(&key.jkt),
+            nonces: None,
         };
         let started = Instant::now();
         for proof in &proofs {
