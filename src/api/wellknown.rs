@@ -6,6 +6,7 @@ use axum::{Json, Router};
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Value, json};
 
+use crate::auth::dpop::PROOF_ALGS;
 use crate::config::DpopMode;
 use crate::flows::token::CIBA_GRANT;
 use crate::state::AppState;
@@ -44,7 +45,8 @@ async fn configuration(State(state): State<AppState>) -> Json<Value> {
     });
     // RFC 9449 §5.1.
     if state.settings.tokens.dpop != DpopMode::Off {
-        metadata["dpop_signing_alg_values_supported"] = json!(["ES256", "EdDSA"]);
+        metadata["dpop_signing_alg_values_supported"] =
+            json!(PROOF_ALGS.split(' ').collect::<Vec<_>>());
     }
     Json(metadata)
 }
