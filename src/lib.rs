@@ -10,7 +10,8 @@
 //! # Layout
 //! Dependencies point inward: `api`/`cli` → `flows` → `domain`/`auth`/`store`/`notify`.
 //! - [`domain`]: pure types and rules (approval state machine, binding code, username).
-//! - [`auth`]: passwords (argon2id), random secrets, TOTP, signing keys, access tokens.
+//! - [`auth`]: passwords (argon2id), random secrets, TOTP, signing keys, access tokens, DPoP
+//!   proofs (RFC 9449).
 //! - [`store`]: the `Store` trait and its SQLite implementation.
 //! - [`notify`]: the `Notifier` trait, its providers and the registry that dispatches.
 //! - [`flows`]: use cases shared by the API and the CLI (login, decide, redeem, provision).

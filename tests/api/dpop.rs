@@ -386,6 +386,33 @@ async fn a_bearer_token_presented_with_the_dpop_scheme_is_refused() {
 }
 
 #[tokio::test]
+async fn logging_out_with_a_bound_token_needs_a_proof_from_its_key() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::EdDSA);
+    let token = access(&app.bound_sign_in(&phone, &key).await);
+    let logout = |scheme: &'static str, proof: Option<String>| {
+        let mut request = app
+            .client
+            .post(app.url("/v1/logout"))
+            .header("authorization", format!("{scheme} {token}"));
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        request.send()
+    };
+
+    assert_eq!(logout("Bearer", None).await.unwrap().status(), 401);
+    assert_eq!(logout("DPoP", None).await.unwrap().status(), 401);
+    let url = format!(
+        "{}/v1/logout",
+        app.state.settings.server.public_url.as_str()
+    );
+    let proof = key.proof_at("POST", &url, app.now_secs(), Some(&token));
+    assert_eq!(logout("DPoP", Some(proof)).await.unwrap().status(), 204);
+}
+
+#[tokio::test]
 async fn a_bad_proof_at_login_is_an_invalid_dpop_proof() {
     let app = spawn_app().await;
     app.user_with_phone("alice").await;
