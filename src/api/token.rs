@@ -64,13 +64,8 @@ async fn token(
         .grant_type
         .as_deref()
         .ok_or_else(|| Error::InvalidRequest("grant_type is required".into()))?;
-    if !matches!(grant_type, CIBA_GRANT | "refresh_token") {
-        return Err(Error::UnsupportedGrantType(
-            grant_type.chars().take(100).collect(),
-        ));
-    }
-    let dpop_jkt = request_key(&state, proof.as_deref(), "/v1/token")?;
-    let dpop_jkt = dpop_jkt.as_deref();
+    // The proof is checked (and its jti spent) only once the request is otherwise well formed.
+    let proof_key = || request_key(&state, proof.as_deref(), "/v1/token");
     let response = match grant_type {
         CIBA_GRANT => {
             let auth_req_id = params
@@ -86,7 +81,9 @@ async fn token(
                 Some(w) => w.seconds(max_wait)?,
                 None => 0,
             };
-            redeem_ciba(&state, auth_req_id, Duration::from_secs(wait), dpop_jkt).await?
+            let dpop_jkt = proof_key()?;
+            let wait = Duration::from_secs(wait);
+            redeem_ciba(&state, auth_req_id, wait, dpop_jkt.as_deref()).await?
         }
         "refresh_token" => {
             let presented = params
@@ -99,7 +96,8 @@ async fn token(
                     "unknown, expired or revoked refresh token",
                 ));
             }
-            refresh(&state, presented, dpop_jkt).await?
+            let dpop_jkt = proof_key()?;
+            refresh(&state, presented, dpop_jkt.as_deref()).await?
         }
         other => {
             return Err(Error::UnsupportedGrantType(
