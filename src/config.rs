@@ -122,6 +122,29 @@ pub struct TokenSettings {
     pub encrypt: bool,
     /// Base64 of the 32-byte JWE key; empty means `data_dir/token-enc.key` (generated).
     pub encryption_key: Secret,
+    /// Sender-constrained tokens (RFC 9449): whether DPoP proofs are ignored, accepted or
+    /// required on `/v1/login` and `/v1/token`.
+    pub dpop: DpopMode,
+    /// How far a DPoP proof's `iat` may be from now, either way.
+    pub dpop_proof_window: Ttl,
+    /// Recent DPoP proofs remembered per instance to refuse replays.
+    pub dpop_replay_cache: usize,
+    /// Require proofs at `/v1/login` and `/v1/token` to carry a nonce nod issued
+    /// (`use_dpop_nonce`, RFC 9449 §8).
+    pub dpop_nonce: bool,
+}
+
+/// `tokens.dpop`: the DPoP policy for issuing tokens. Tokens already bound to a key need a
+/// proof from it whatever the mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DpopMode {
+    /// `DPoP` headers are ignored; tokens are bearer tokens.
+    Off,
+    /// A valid proof binds the login and its tokens; no proof gives bearer tokens.
+    Optional,
+    /// Logins and token requests without a valid proof are refused.
+    Required,
 }
 
 /// `[approvals]`: the pending-approval state machine.
@@ -454,6 +477,10 @@ impl Settings {
         }
         if self.tokens.leeway.0 > Duration::from_secs(120) {
             return fail("tokens.leeway", "must be at most 120s");
+        }
+        let window = self.tokens.dpop_proof_window.0;
+        if window < Duration::from_secs(1) || window > Duration::from_secs(600) {
+            return fail("tokens.dpop_proof_window", "must be between 1s and 10m");
         }
         if self.tokens.max_token_bytes < 512 {
             return fail("tokens.max_token_bytes", "must be at least 512");

@@ -70,6 +70,16 @@ pub enum Error {
     /// CIBA: the approval expired.
     #[error("the login request has expired")]
     ExpiredToken,
+    /// A missing or bad DPoP proof at login or token time (RFC 9449 §5.2): 400.
+    #[error("{0}")]
+    InvalidDpopProof(&'static str),
+    /// RFC 9449 §8: the proof must carry this server nonce (sent as `DPoP-Nonce`).
+    #[error("the DPoP proof must carry the nonce in the DPoP-Nonce header")]
+    UseDpopNonce(String),
+    /// A DPoP-bound token used without a good proof from its key (RFC 9449 §7.1): 401 with a
+    /// `DPoP` challenge.
+    #[error("{0}")]
+    InvalidDpopUse(&'static str),
     /// Unknown, already redeemed or otherwise unusable grant.
     #[error("{0}")]
     InvalidGrant(&'static str),
@@ -101,10 +111,12 @@ impl Error {
             | SlowDown
             | AccessDenied
             | ExpiredToken
+            | InvalidDpopProof(_)
+            | UseDpopNonce(_)
             | InvalidGrant(_) => StatusCode::BAD_REQUEST,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            InvalidCredentials | InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            InvalidCredentials | InvalidToken(_) | InvalidDpopUse(_) => StatusCode::UNAUTHORIZED,
             NoDevice => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -138,6 +150,8 @@ impl Error {
             AccessDenied => "access_denied",
             ExpiredToken => "expired_token",
             InvalidGrant(_) => "invalid_grant",
+            InvalidDpopProof(_) | InvalidDpopUse(_) => "invalid_dpop_proof",
+            UseDpopNonce(_) => "use_dpop_nonce",
             Unavailable(_) => "temporarily_unavailable",
             Internal(_) => "server_error",
         }
@@ -165,6 +179,19 @@ impl IntoResponse for Error {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
                 );
+            }
+            Error::InvalidDpopUse(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "DPoP error=\"invalid_dpop_proof\", algs=\"ES256 EdDSA\"",
+                    ),
+                );
+            }
+            Error::UseDpopNonce(nonce) => {
+                if let Ok(value) = HeaderValue::from_str(nonce) {
+                    headers.insert("dpop-nonce", value);
+                }
             }
             Error::RateLimited { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));

@@ -11,7 +11,8 @@
 //! Dependencies point inward: `api`/`cli` → `flows` → `domain`/`auth`/`store`/`notify`.
 //! - [`domain`]: pure types and rules (approval state machine, binding code, username).
 //! - [`auth`]: passwords (argon2id), random secrets, TOTP, signing keys and rotation, access
-//!   tokens (minting, JWE, the one verification core), the revocation view, resource servers.
+//!   tokens (minting, JWE, the one verification core), DPoP proofs (RFC 9449), the revocation
+//!   view, resource servers.
 //! - [`audit`]: feed events, the group-commit writer, the live feed, retention.
 //! - [`store`]: the `Store` trait and its SQLite implementation.
 //! - [`notify`]: the `Notifier` trait, its providers and the registry that dispatches.

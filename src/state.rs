@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::audit::{AuditWriter, Feed};
+use crate::auth::dpop::{NonceIssuer, ProofChecker};
 use crate::auth::keys::{KeyConfig, KeyRing};
 use crate::auth::password::Passwords;
 use crate::auth::resource_servers::ResourceServers;
@@ -19,6 +20,9 @@ use crate::flows::feed::CursorCodec;
 use crate::flows::wakeups::WakeUps;
 use crate::notify::Registry;
 use crate::store::{self, Store};
+
+/// How often a DPoP nonce changes; each is good for two periods.
+const DPOP_NONCE_PERIOD_SECS: u64 = 300;
 
 /// The shared state of one nod instance: one `Arc`, so handing it to a request is a single
 /// reference-count increment (it is cloned for every request on the hot path).
@@ -54,6 +58,10 @@ pub struct Services {
     pub wakeups: Arc<WakeUps>,
     /// Verifies access tokens, remembering the ones already verified.
     pub verifier: Arc<TokenVerifier>,
+    /// Checks DPoP proofs and remembers recent ones (per instance) to refuse replays.
+    pub dpop: Arc<ProofChecker>,
+    /// Issues DPoP nonces (`tokens.dpop_nonce`); its key is random per process.
+    pub dpop_nonces: Arc<NonceIssuer>,
     /// Sessions whose access tokens must be refused.
     pub revocations: Arc<RevocationView>,
     /// Callers of `/v1/introspect`.
@@ -98,6 +106,10 @@ impl AppState {
             },
             settings.tokens.verified_cache,
         );
+        let dpop = ProofChecker::new(
+            settings.tokens.dpop_proof_window.0.as_secs(),
+            settings.tokens.dpop_replay_cache,
+        );
         let feed = Feed::new(4096);
         let audit = AuditWriter::spawn(
             store.clone(),
@@ -115,6 +127,8 @@ impl AppState {
             notifiers: Arc::new(notifiers),
             wakeups: Arc::new(WakeUps::default()),
             verifier: Arc::new(verifier),
+            dpop: Arc::new(dpop),
+            dpop_nonces: Arc::new(NonceIssuer::random(DPOP_NONCE_PERIOD_SECS)?),
             revocations: Arc::new(RevocationView::default()),
             resource_servers: Arc::new(ResourceServers::default()),
             audit,

@@ -131,12 +131,63 @@ impl FromRequestParts<AppState> for DeviceAuth {
     }
 }
 
+/// The `DPoP` proof header (RFC 9449 §4.1), if any; more than one is refused.
+#[derive(Debug, Clone)]
+pub struct DpopHeader(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for DpopHeader {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        dpop_proof(&parts.headers).map(DpopHeader)
+    }
+}
+
+/// The one `DPoP` header of a request, as text.
+pub fn dpop_proof(headers: &HeaderMap) -> Result<Option<String>, Error> {
+    let mut values = headers.get_all("dpop").iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Error::InvalidDpopProof("send exactly one DPoP header"));
+    }
+    let text = first
+        .to_str()
+        .map_err(|_| Error::InvalidDpopProof("the DPoP proof is malformed"))?;
+    Ok(Some(text.trim().to_owned()))
+}
+
 /// The credential of an `Authorization: Bearer …` header.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, credential) = value.split_once(' ')?;
     let credential = credential.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
+}
+
+/// How an access token was presented: `Authorization: Bearer …` or `Authorization: DPoP …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScheme<'a> {
+    Bearer(&'a str),
+    Dpop(&'a str),
+}
+
+/// The access token of an `Authorization` header with the Bearer or DPoP scheme.
+pub fn access_token(headers: &HeaderMap) -> Option<TokenScheme<'_>> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credential) = value.split_once(' ')?;
+    let credential = credential.trim();
+    if credential.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some(TokenScheme::Bearer(credential))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some(TokenScheme::Dpop(credential))
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

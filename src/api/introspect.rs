@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::extract::{ClientInfo, FormOrJson};
 use crate::error::Result;
-use crate::flows::usage::{UseContext, use_token};
+use crate::flows::usage::{Presented, UseContext, use_token};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -48,14 +48,14 @@ async fn introspect(
         resource_server: Some(caller),
         ..UseContext::default()
     };
-    let claims = match use_token(&state, &token, ctx).await {
+    let claims = match use_token(&state, &token, Presented::Introspection, ctx).await {
         Ok(claims) => claims,
         Err(crate::error::Error::InvalidToken(_)) => {
             return Ok(Json(json!({ "active": false })).into_response());
         }
         Err(other) => return Err(other),
     };
-    Ok(Json(json!({
+    let mut answer = json!({
         "active": true,
         "sub": claims.sub,
         "username": claims.preferred_username,
@@ -68,9 +68,13 @@ async fn introspect(
         "iss": claims.iss,
         "aud": claims.aud,
         "client_id": claims.client_id,
-        "token_type": "Bearer",
-    }))
-    .into_response())
+        "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
+    });
+    // RFC 9449 §6.2: a resource server checking proofs itself compares their key with this.
+    if let Some(cnf) = &claims.cnf {
+        answer["cnf"] = json!({ "jkt": cnf.jkt });
+    }
+    Ok(Json(answer).into_response())
 }
 
 /// The name of the authenticated resource server, from `Authorization: Basic`.

@@ -1,15 +1,17 @@
 //! `POST /v1/login`: a password in, a pending approval out.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, ClientInfo};
+use super::extract::{ApiJson, ClientInfo, DpopHeader};
 use crate::domain::LoginContext;
 use crate::error::Result;
-use crate::flows::login::{LoginAttempt, LoginStarted, start_login};
+use crate::flows::dpop::{current_nonce, request_key};
+use crate::flows::login::{LoginAttempt, start_login};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -28,8 +30,10 @@ struct LoginBody {
 async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
+    DpopHeader(proof): DpopHeader,
     ApiJson(body): ApiJson<LoginBody>,
-) -> Result<(StatusCode, Json<LoginStarted>)> {
+) -> Result<Response> {
+    let dpop_jkt = request_key(&state, proof.as_deref(), "/v1/login")?;
     let context = LoginContext::new(
         body.client_name.as_deref(),
         client.ip.to_string(),
@@ -41,8 +45,13 @@ async fn login(
             username: body.username,
             password: body.password,
             context,
+            dpop_jkt,
         },
     )
     .await?;
-    Ok((StatusCode::ACCEPTED, Json(started)))
+    let mut response = (StatusCode::ACCEPTED, Json(started)).into_response();
+    if let Some(nonce) = current_nonce(&state).and_then(|n| HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert("dpop-nonce", nonce);
+    }
+    Ok(response)
 }

@@ -7,11 +7,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{FormOrJson, bearer};
+use super::extract::{FormOrJson, TokenScheme, access_token, dpop_proof};
 use crate::error::{Error, Result};
 use crate::flows::session::{RevokedBy, revoke};
 use crate::flows::token::revoke_any;
-use crate::flows::usage::check;
+use crate::flows::usage::{Presented, check};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -41,8 +41,26 @@ async fn revoke_token(
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode> {
-    let token = bearer(&headers).ok_or(Error::InvalidToken("missing bearer token"))?;
-    let claims = check(&state, token).await?;
+    let proof = dpop_proof(&headers)?;
+    let url = format!("{}/v1/logout", state.settings.server.public_url.as_str());
+    let (token, presented) =
+        match access_token(&headers).ok_or(Error::InvalidToken("missing bearer token"))? {
+            TokenScheme::Bearer(token) => (token, Presented::Bearer),
+            TokenScheme::Dpop(token) => {
+                let proof = proof
+                    .as_deref()
+                    .ok_or(Error::InvalidDpopUse("a DPoP proof header is required"))?;
+                (
+                    token,
+                    Presented::Dpop {
+                        proof,
+                        method: "POST",
+                        url: &url,
+                    },
+                )
+            }
+        };
+    let claims = check(&state, token, presented).await?;
     match revoke(&state, &claims.sub, &claims.sid, RevokedBy::Client).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(Error::NotFound) => Err(Error::InvalidToken("the session has already ended")),

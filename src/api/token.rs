@@ -9,8 +9,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::extract::FormOrJson;
+use super::extract::{DpopHeader, FormOrJson};
 use crate::error::{Error, Result};
+use crate::flows::dpop::{current_nonce, request_key};
 use crate::flows::token::{CIBA_GRANT, redeem_ciba, refresh};
 use crate::state::AppState;
 
@@ -56,12 +57,15 @@ impl WaitParam {
 #[tracing::instrument(skip_all)]
 async fn token(
     State(state): State<AppState>,
+    DpopHeader(proof): DpopHeader,
     FormOrJson(params): FormOrJson<TokenParams>,
 ) -> Result<Response> {
     let grant_type = params
         .grant_type
         .as_deref()
         .ok_or_else(|| Error::InvalidRequest("grant_type is required".into()))?;
+    // The proof is checked (and its jti spent) only once the request is otherwise well formed.
+    let proof_key = || request_key(&state, proof.as_deref(), "/v1/token");
     let response = match grant_type {
         CIBA_GRANT => {
             let auth_req_id = params
@@ -77,7 +81,9 @@ async fn token(
                 Some(w) => w.seconds(max_wait)?,
                 None => 0,
             };
-            redeem_ciba(&state, auth_req_id, Duration::from_secs(wait)).await?
+            let dpop_jkt = proof_key()?;
+            let wait = Duration::from_secs(wait);
+            redeem_ciba(&state, auth_req_id, wait, dpop_jkt.as_deref()).await?
         }
         "refresh_token" => {
             let presented = params
@@ -90,7 +96,8 @@ async fn token(
                     "unknown, expired or revoked refresh token",
                 ));
             }
-            refresh(&state, presented).await?
+            let dpop_jkt = proof_key()?;
+            refresh(&state, presented, dpop_jkt.as_deref()).await?
         }
         other => {
             return Err(Error::UnsupportedGrantType(
@@ -103,5 +110,8 @@ async fn token(
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(nonce) = current_nonce(&state).and_then(|n| HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert("dpop-nonce", nonce);
+    }
     Ok(response)
 }

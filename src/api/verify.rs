@@ -1,6 +1,11 @@
 //! `GET /v1/verify`: forward-auth for nginx `auth_request`, Traefik `forwardAuth` and Caddy
 //! `forward_auth`. 200 with the user in `X-Auth-*` headers, or 401 with a Bearer challenge.
 //! Every 200 is a recorded use in the owner's feed.
+//!
+//! A DPoP-bound token comes as `Authorization: DPoP <token>` with the client's `DPoP` proof
+//! header, both forwarded by the proxy; the proof is checked against the original request as
+//! the proxy describes it: `X-Forwarded-Method` (`htm`) and `X-Forwarded-Proto`,
+//! `X-Forwarded-Host` and `X-Forwarded-Uri` (`htu`). See docs/dpop.md.
 
 use axum::Router;
 use axum::extract::State;
@@ -8,9 +13,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::extract::{ClientInfo, bearer};
+use super::extract::{ClientInfo, TokenScheme, access_token, dpop_proof};
 use crate::error::{Error, Result};
-use crate::flows::usage::{UseContext, use_token};
+use crate::flows::usage::{Presented, UseContext, use_token};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -23,7 +28,7 @@ async fn verify(
     client: ClientInfo,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let token = bearer(&headers).ok_or(Error::InvalidToken("missing bearer token"))?;
+    let scheme = access_token(&headers).ok_or(Error::InvalidToken("missing bearer token"))?;
     let ctx = UseContext {
         ip: Some(client.ip.to_string()),
         user_agent: client.user_agent,
@@ -32,7 +37,23 @@ async fn verify(
         path: forwarded(&headers, &["x-forwarded-uri", "x-original-uri"]),
         resource_server: None,
     };
-    let claims = use_token(&state, token, ctx).await?;
+    let claims = match scheme {
+        TokenScheme::Bearer(token) => use_token(&state, token, Presented::Bearer, ctx).await?,
+        TokenScheme::Dpop(token) => {
+            let proof = dpop_proof(&headers)
+                .map_err(|_| Error::InvalidDpopUse("send exactly one DPoP proof header"))?
+                .ok_or(Error::InvalidDpopUse("a DPoP proof header is required"))?;
+            let (method, url) = original_request(&headers, &ctx).ok_or(Error::InvalidDpopUse(
+                "the proxy did not forward the method, scheme, host and URI of the request",
+            ))?;
+            let presented = Presented::Dpop {
+                proof: &proof,
+                method: &method,
+                url: &url,
+            };
+            use_token(&state, token, presented, ctx).await?
+        }
+    };
     let mut response = StatusCode::OK.into_response();
     let out = response.headers_mut();
     for (name, value) in [
@@ -45,6 +66,18 @@ async fn verify(
         }
     }
     Ok(response)
+}
+
+/// The method and URL of the request the proxy is asking about, for the DPoP proof check.
+fn original_request(headers: &HeaderMap, ctx: &UseContext) -> Option<(String, String)> {
+    let method = ctx.method.clone()?;
+    let proto = forwarded(headers, &["x-forwarded-proto"])?;
+    let host = ctx.host.as_deref()?;
+    let uri = ctx.path.as_deref()?;
+    if !matches!(proto.as_str(), "http" | "https") || !uri.starts_with('/') {
+        return None;
+    }
+    Some((method, format!("{proto}://{host}{uri}")))
 }
 
 /// The first of `names` present, as text.

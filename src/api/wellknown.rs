@@ -6,6 +6,8 @@ use axum::{Json, Router};
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Value, json};
 
+use crate::auth::dpop::PROOF_ALGS;
+use crate::config::DpopMode;
 use crate::flows::token::CIBA_GRANT;
 use crate::state::AppState;
 
@@ -28,7 +30,7 @@ async fn configuration(State(state): State<AppState>) -> Json<Value> {
         .current()
         .map(|k| format!("{:?}", k.algorithm))
         .unwrap_or_default();
-    Json(json!({
+    let mut metadata = json!({
         "issuer": state.settings.issuer(),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "token_endpoint": format!("{base}/v1/token"),
@@ -39,5 +41,11 @@ async fn configuration(State(state): State<AppState>) -> Json<Value> {
         "backchannel_token_delivery_modes_supported": ["poll"],
         "token_endpoint_auth_methods_supported": ["none"],
         "access_token_signing_alg_values_supported": [algorithm],
-    }))
+    });
+    // RFC 9449 §5.1.
+    if state.settings.tokens.dpop != DpopMode::Off {
+        metadata["dpop_signing_alg_values_supported"] =
+            json!(PROOF_ALGS.split(' ').collect::<Vec<_>>());
+    }
+    Json(metadata)
 }

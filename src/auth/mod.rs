@@ -1,6 +1,7 @@
 //! Cryptography and credentials: password hashing, random secrets, TOTP, signing keys and
 //! access tokens (signed, optionally encrypted). Nothing here knows about HTTP or the database.
 
+pub mod dpop;
 pub mod files;
 pub mod jwe;
 pub mod keys;

@@ -36,6 +36,23 @@ pub struct AccessClaims {
     pub amr: Vec<String>,
     /// The username, so resource servers need no lookup.
     pub preferred_username: String,
+    /// Confirmation (RFC 9449 §6.1): the DPoP key this token is bound to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `cnf` claim of a DPoP-bound token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// RFC 7638 SHA-256 thumbprint of the client's public key, base64url.
+    pub jkt: String,
+}
+
+impl AccessClaims {
+    /// The thumbprint of the key this token is bound to, if it is DPoP-bound.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|c| c.jkt.as_str())
+    }
 }
 
 /// What a new access token is about.
@@ -51,6 +68,8 @@ pub struct AccessGrant<'a> {
     pub now_secs: i64,
     /// Lifetime in seconds.
     pub ttl_secs: i64,
+    /// The DPoP key thumbprint to bind the token to (`cnf.jkt`), if any.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// An access token (signed, and encrypted when that is on) and its claims.
@@ -100,6 +119,9 @@ pub fn issue_access_token(
         client_id: grant.client_id.to_owned(),
         amr: grant.amr.iter().map(|s| (*s).to_owned()).collect(),
         preferred_username: grant.username.to_owned(),
+        cnf: grant.dpop_jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     let mut header = Header::new(key.algorithm);
     header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
@@ -132,6 +154,7 @@ mod tests {
             amr: &["pwd", "push"],
             now_secs: 1_700_000_000,
             ttl_secs: 300,
+            dpop_jkt: None,
         };
         let issued = issue_access_token(key, &grant)?;
         let header = decode_header(&issued.token)?;

@@ -402,6 +402,7 @@ mod tests {
             amr: &["pwd", "push"],
             now_secs,
             ttl_secs: TTL,
+            dpop_jkt: None,
         };
         Ok(issue_access_token(current(keys)?, &grant)?.token)
     }

@@ -21,6 +21,8 @@ pub struct LoginAttempt {
     pub username: String,
     pub password: String,
     pub context: LoginContext,
+    /// Thumbprint of the DPoP key that came with the request: only a proof from it redeems.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A pending approval, as the client app is told about it.
@@ -63,6 +65,7 @@ pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<Logi
         decided_at: None,
         decided_by: None,
         last_polled_at: None,
+        dpop_jkt: attempt.dpop_jkt,
     };
     if let ApprovalSlot::Full { earliest_expiry } = state
         .store
@@ -79,7 +82,12 @@ pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<Logi
     requested.ip = Some(approval.ip.clone());
     requested.user_agent = Some(approval.user_agent.clone());
     requested.detail = Some(
-        json!({ "approval_id": approval.id, "client_name": approval.client_name }).to_string(),
+        json!({
+            "approval_id": approval.id,
+            "client_name": approval.client_name,
+            "dpop": approval.dpop_jkt.is_some(),
+        })
+        .to_string(),
     );
     state.audit.enqueue(requested).await?;
 

@@ -2,6 +2,7 @@
 //! the store, the clock and the providers in `AppState`; none knows about HTTP.
 
 pub mod approval;
+pub mod dpop;
 pub mod feed;
 pub mod login;
 pub mod provision;

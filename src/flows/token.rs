@@ -30,17 +30,38 @@ pub struct TokenResponse {
     pub scope: Option<String>,
 }
 
+/// The `token_type` of a token response: `DPoP` for a session bound to a key.
+fn token_type(session: &Session) -> &'static str {
+    if session.dpop_jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
+}
+
 /// Redeems `auth_req_id`, waiting up to `wait` for the phone while the approval is pending.
+/// `dpop_jkt` is the key of the request's DPoP proof: an approval bound to a key at login is
+/// redeemable only with a proof from that key, and the session is bound to it.
 pub async fn redeem_ciba(
     state: &AppState,
     auth_req_id: &str,
     wait: Duration,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse> {
     let mut approval = state
         .store
         .approval_by_req_hash(&digest_secret(auth_req_id))
         .await?
         .ok_or(Error::InvalidGrant("unknown auth_req_id"))?;
+    // Before anything else (even a poll is recorded): a leaked auth_req_id without the key
+    // gets nothing and changes nothing for the rightful client.
+    if let Some(bound) = approval.dpop_jkt.as_deref()
+        && dpop_jkt != Some(bound)
+    {
+        return Err(Error::InvalidGrant(
+            "this auth_req_id is bound to a DPoP key; send a proof from it",
+        ));
+    }
 
     // Subscribe before reading the state, so a decision landing in between still wakes us.
     let notify = state.wakeups.subscribe(&approval.id);
@@ -53,7 +74,7 @@ pub async fn redeem_ciba(
 
         let now = state.clock.now_ms();
         match current_state(state, &approval, now)? {
-            ApprovalState::Approved => return issue_tokens(state, &approval).await,
+            ApprovalState::Approved => return issue_tokens(state, &approval, dpop_jkt).await,
             ApprovalState::Denied | ApprovalState::Fraud => return Err(Error::AccessDenied),
             ApprovalState::Expired => return Err(Error::ExpiredToken),
             ApprovalState::Redeemed => {
@@ -92,8 +113,13 @@ pub async fn redeem_ciba(
     }
 }
 
-/// Turns an approved approval into a session, a refresh token and an access token, once.
-async fn issue_tokens(state: &AppState, approval: &Approval) -> Result<TokenResponse> {
+/// Turns an approved approval into a session, a refresh token and an access token, once; the
+/// session is bound to `dpop_jkt` when there is one.
+async fn issue_tokens(
+    state: &AppState,
+    approval: &Approval,
+    dpop_jkt: Option<&str>,
+) -> Result<TokenResponse> {
     let settings = &state.settings;
     let user = state
         .store
@@ -116,6 +142,7 @@ async fn issue_tokens(state: &AppState, approval: &Approval) -> Result<TokenResp
         expires_at: now + duration_ms(settings.tokens.session_ttl.0),
         revoked_at: None,
         revoked_by: None,
+        dpop_jkt: dpop_jkt.map(str::to_owned),
     };
     let refresh_token = new_secret()?;
     let refresh = RefreshToken {
@@ -142,11 +169,18 @@ async fn issue_tokens(state: &AppState, approval: &Approval) -> Result<TokenResp
     e.device_id = session.device_id.clone();
     e.ip = Some(session.ip.clone());
     e.user_agent = Some(session.user_agent.clone());
-    e.detail = Some(json!({ "client_name": session.client_name, "amr": amr }).to_string());
+    e.detail = Some(
+        json!({
+            "client_name": session.client_name,
+            "amr": amr,
+            "dpop": session.dpop_jkt.is_some(),
+        })
+        .to_string(),
+    );
     state.audit.record(e).await?;
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: token_type(&session),
         expires_in: settings.tokens.access_ttl.0.as_secs(),
         refresh_token,
         scope: None,
@@ -175,14 +209,20 @@ fn access_token(
             amr,
             now_secs: now.div_euclid(1000),
             ttl_secs,
+            dpop_jkt: session.dpop_jkt.as_deref(),
         },
     )?)
 }
 
 /// The refresh grant: rotates the refresh token and issues a fresh access token for the same
 /// session. Presenting a token that was already rotated means a copy exists: the whole session
-/// is revoked and the feed says so.
-pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenResponse> {
+/// is revoked and the feed says so. A session bound to a DPoP key refreshes only with a proof
+/// from that key (`dpop_jkt`); without one nothing is rotated.
+pub async fn refresh(
+    state: &AppState,
+    presented: &str,
+    dpop_jkt: Option<&str>,
+) -> Result<TokenResponse> {
     let now = state.clock.now_ms();
     let replacement_secret = new_secret()?;
     let replacement = RefreshToken {
@@ -193,10 +233,15 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenResponse>
     };
     let session = match state
         .store
-        .rotate_refresh(&digest_secret(presented), &replacement, now)
+        .rotate_refresh(&digest_secret(presented), &replacement, dpop_jkt, now)
         .await?
     {
         RefreshOutcome::Rotated(session) => session,
+        RefreshOutcome::WrongKey => {
+            return Err(Error::InvalidGrant(
+                "this refresh token is bound to a DPoP key; send a proof from it",
+            ));
+        }
         RefreshOutcome::Invalid => {
             return Err(Error::InvalidGrant(
                 "unknown, expired or revoked refresh token",
@@ -237,7 +282,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenResponse>
     state.audit.record(e).await?;
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: token_type(&session),
         expires_in: state.settings.tokens.access_ttl.0.as_secs(),
         refresh_token: replacement_secret,
         scope: None,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::audit::{event, kind};
+use crate::auth::dpop::{ProofTarget, short_jkt};
 use crate::auth::tokens::AccessClaims;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -24,9 +25,32 @@ pub struct UseContext {
     pub resource_server: Option<String>,
 }
 
+/// How a token was presented, which decides what proof of possession it needs.
+#[derive(Debug, Clone, Copy)]
+pub enum Presented<'a> {
+    /// `Authorization: Bearer`: only for tokens not bound to a DPoP key.
+    Bearer,
+    /// `Authorization: DPoP` with a proof for the (forwarded) request: only for bound tokens,
+    /// and the proof must be from their key.
+    Dpop {
+        proof: &'a str,
+        method: &'a str,
+        url: &'a str,
+    },
+    /// Introspection by an authenticated resource server, which checks any proof itself
+    /// against the `cnf` it is told.
+    Introspection,
+}
+
 /// Checks a presented access token without recording anything: valid, signed by us, alive,
-/// and its session not revoked. A refused token from a revoked session is noted in the feed.
-pub async fn check(state: &AppState, token: &str) -> Result<Arc<AccessClaims>> {
+/// its session not revoked, and presented with the proof of possession its binding needs. A
+/// refused token from a revoked session, or a bound token without a good proof, is noted in
+/// the feed.
+pub async fn check(
+    state: &AppState,
+    token: &str,
+    presented: Presented<'_>,
+) -> Result<Arc<AccessClaims>> {
     let now = state.clock.now_ms();
     let claims = state
         .verifier
@@ -41,16 +65,62 @@ pub async fn check(state: &AppState, token: &str) -> Result<Arc<AccessClaims>> {
         let _ = state.audit.enqueue(e).await;
         return Err(Error::InvalidToken("the session of this token was revoked"));
     }
+    check_binding(state, token, &claims, presented, now).await?;
     Ok(claims)
 }
 
+/// A token's DPoP binding against how it was presented. No store access: the binding is in
+/// the verified claims (`cnf.jkt`).
+async fn check_binding(
+    state: &AppState,
+    token: &str,
+    claims: &AccessClaims,
+    presented: Presented<'_>,
+    now: i64,
+) -> Result<()> {
+    let refused = match (claims.dpop_jkt(), presented) {
+        (_, Presented::Introspection) => return Ok(()),
+        (None, Presented::Bearer) => return Ok(()),
+        (None, Presented::Dpop { .. }) => {
+            return Err(Error::InvalidToken(
+                "a bearer token cannot be presented with the DPoP scheme",
+            ));
+        }
+        (Some(_), Presented::Bearer) => "the access token is DPoP-bound; present it with a proof",
+        (Some(jkt), Presented::Dpop { proof, method, url }) => {
+            let target = ProofTarget {
+                method,
+                url,
+                access_token: Some(token),
+                expected_jkt: Some(jkt),
+                // Nonces are nod's own (login and token); resource servers do not issue them.
+                nonces: None,
+            };
+            match state.dpop.check(proof, &target, now.div_euclid(1000)) {
+                Ok(_) => return Ok(()),
+                Err(e) => e.message(),
+            }
+        }
+    };
+    // Someone holds a bound token without a good proof: the owner should see that.
+    let mut e = event(&claims.sub, kind::TOKEN_REJECTED, now);
+    e.sid = Some(claims.sid.clone());
+    e.jti = Some(claims.jti.clone());
+    e.detail = Some(serde_json::json!({ "reason": "dpop", "error": refused }).to_string());
+    // Best effort: the refusal stands whether or not the note is written.
+    let _ = state.audit.enqueue(e).await;
+    Err(Error::InvalidDpopUse(refused))
+}
+
 /// Checks a token and records its use; `Ok` only once the use is recorded (per durability).
+/// A DPoP-bound use says so in the event's detail, with the key thumbprint's short form.
 pub async fn use_token(
     state: &AppState,
     token: &str,
+    presented: Presented<'_>,
     ctx: UseContext,
 ) -> Result<Arc<AccessClaims>> {
-    let claims = check(state, token).await?;
+    let claims = check(state, token, presented).await?;
     let mut e = event(&claims.sub, kind::TOKEN_USED, state.clock.now_ms());
     e.sid = Some(claims.sid.clone());
     e.jti = Some(claims.jti.clone());
@@ -60,6 +130,9 @@ pub async fn use_token(
     e.host = ctx.host.map(clip);
     e.path = ctx.path.map(clip);
     e.resource_server = ctx.resource_server;
+    if let Some(jkt) = claims.dpop_jkt() {
+        e.detail = Some(serde_json::json!({ "dpop": true, "jkt": short_jkt(jkt) }).to_string());
+    }
     state.audit.record(e).await?;
     Ok(claims)
 }

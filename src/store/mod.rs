@@ -124,11 +124,15 @@ pub trait Store: Send + Sync + 'static {
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<(String, i64)>>;
     /// Presents a refresh token (by digest): rotates it to `replacement` (stored in the same
     /// session, whatever `replacement.session_id` says), or detects reuse of an already
-    /// rotated one (revoking the session), in one transaction.
+    /// rotated one (revoking the session), in one transaction. `dpop_jkt` is the thumbprint
+    /// of the request's DPoP proof key: a live token of a session bound to another key (or
+    /// presented without one) is `WrongKey` and changes nothing; an unbound session presented
+    /// with a key becomes bound to it.
     async fn rotate_refresh(
         &self,
         presented_hash: &str,
         replacement: &RefreshToken,
+        dpop_jkt: Option<&str>,
         now: i64,
     ) -> StoreResult<RefreshOutcome>;
     /// The session a refresh token (by digest) belongs to, rotated or not.

@@ -59,6 +59,8 @@ pub struct Approval {
     pub decided_at: Option<i64>,
     pub decided_by: Option<String>,
     pub last_polled_at: Option<i64>,
+    /// Thumbprint of the DPoP key the login was bound to, if any.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A one-time link from a notification to the approval page.
@@ -90,6 +92,8 @@ pub struct Session {
     pub revoked_at: Option<i64>,
     /// Who ended it: a device id, `user`, `refresh_reuse`, `admin`.
     pub revoked_by: Option<String>,
+    /// Thumbprint of the DPoP key its tokens are bound to, if any.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A refresh token, by digest.
@@ -157,4 +161,7 @@ pub enum RefreshOutcome {
     Reused(Session),
     /// Unknown token, or its session is revoked or expired.
     Invalid,
+    /// The session is bound to a DPoP key and the request had no proof from it: nothing
+    /// was changed.
+    WrongKey,
 }

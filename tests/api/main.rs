@@ -9,6 +9,7 @@ mod helpers;
 mod bad_input;
 mod cli;
 mod discovery;
+mod dpop;
 mod feed;
 mod keys;
 mod login;

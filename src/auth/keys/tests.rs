@@ -43,6 +43,7 @@ fn grant(now_secs: i64) -> AccessGrant<'static> {
         amr: &["pwd", "push"],
         now_secs,
         ttl_secs: 300,
+        dpop_jkt: None,
     }
 }
 

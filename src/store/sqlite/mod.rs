@@ -96,7 +96,7 @@ pub(super) fn classify(err: sqlx::Error) -> StoreError {
 }
 
 const APPROVAL_COLUMNS: &str = "id, req_hash, user_id, binding_code, state, client_name, ip, \
-     user_agent, created_at, expires_at, decided_at, decided_by, last_polled_at";
+     user_agent, created_at, expires_at, decided_at, decided_by, last_polled_at, dpop_jkt";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -226,8 +226,8 @@ impl Store for SqliteStore {
         // insert cannot interleave with another login of the same user.
         let done = sqlx::query(
             "INSERT INTO approvals (id, req_hash, user_id, binding_code, state, client_name, ip, \
-             user_agent, created_at, expires_at) \
-             SELECT $1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9 \
+             user_agent, created_at, expires_at, dpop_jkt) \
+             SELECT $1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $12 \
              WHERE (SELECT COUNT(*) FROM approvals \
                     WHERE user_id = $3 AND state = 'pending' AND expires_at > $10) < $11",
         )
@@ -242,6 +242,7 @@ impl Store for SqliteStore {
         .bind(a.expires_at)
         .bind(now)
         .bind(i64::from(max_pending))
+        .bind(&a.dpop_jkt)
         .execute(&self.pool)
         .await
         .map_err(classify)?;
@@ -369,8 +370,8 @@ impl Store for SqliteStore {
         }
         sqlx::query(
             "INSERT INTO sessions (id, user_id, approval_id, device_id, client_name, ip, \
-             user_agent, amr, created_at, expires_at, revoked_at, revoked_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             user_agent, amr, created_at, expires_at, revoked_at, revoked_by, dpop_jkt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&s.id)
         .bind(&s.user_id)
@@ -384,6 +385,7 @@ impl Store for SqliteStore {
         .bind(s.expires_at)
         .bind(s.revoked_at)
         .bind(&s.revoked_by)
+        .bind(&s.dpop_jkt)
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
@@ -435,9 +437,10 @@ impl Store for SqliteStore {
         &self,
         presented_hash: &str,
         replacement: &RefreshToken,
+        dpop_jkt: Option<&str>,
         now: i64,
     ) -> StoreResult<RefreshOutcome> {
-        self.rotate_refresh_impl(presented_hash, replacement, now)
+        self.rotate_refresh_impl(presented_hash, replacement, dpop_jkt, now)
             .await
     }
 

@@ -75,6 +75,7 @@ impl SqliteStore {
         &self,
         presented_hash: &str,
         replacement: &RefreshToken,
+        dpop_jkt: Option<&str>,
         now: i64,
     ) -> StoreResult<RefreshOutcome> {
         let mut tx = self.pool.begin().await.map_err(classify)?;
@@ -119,6 +120,25 @@ impl SqliteStore {
         if session.revoked_at.is_some() || session.expires_at <= now {
             tx.rollback().await.map_err(classify)?;
             return Ok(RefreshOutcome::Invalid);
+        }
+        // A live token of a bound session without its key's proof: undo the spend, change
+        // nothing. (A rotated token was handled above: reuse ends the session whoever shows it.)
+        let mut session = session;
+        match (session.dpop_jkt.as_deref(), dpop_jkt) {
+            (Some(bound), presented) if presented != Some(bound) => {
+                tx.rollback().await.map_err(classify)?;
+                return Ok(RefreshOutcome::WrongKey);
+            }
+            (None, Some(presented)) => {
+                sqlx::query("UPDATE sessions SET dpop_jkt = $1 WHERE id = $2 AND dpop_jkt IS NULL")
+                    .bind(presented)
+                    .bind(&session.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                session.dpop_jkt = Some(presented.to_owned());
+            }
+            _ => {}
         }
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, session_id, created_at, rotated_at) \

@@ -1,0 +1,595 @@
+//! Sender-constrained tokens (DPoP, RFC 9449): a client key pair binds the login, the tokens
+//! and every use; a copied token or auth_req_id alone gets nothing.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use nod::auth::dpop::token_hash;
+use nod::auth::keys::algorithms::generate_pkcs8;
+use nod::config::{DpopMode, SigningAlgorithm};
+use serde_json::{Value, json};
+
+use crate::helpers::{CIBA, Pending, Phone, TestApp, error_code, spawn_app, spawn_app_with};
+
+/// The request the resource server's proxy forwards in these tests.
+const API_URL: &str = "https://api.example/orders/42";
+
+/// A client's key pair, as the app on a phone would hold it.
+struct ClientKey {
+    key: EncodingKey,
+    alg: Algorithm,
+    jwk: Jwk,
+    jkt: String,
+}
+
+impl ClientKey {
+    fn new(alg: SigningAlgorithm) -> Self {
+        let der = generate_pkcs8(alg).unwrap();
+        let (key, alg) = match alg {
+            SigningAlgorithm::ES256 => (EncodingKey::from_ec_der(&der), Algorithm::ES256),
+            _ => (EncodingKey::from_ed_der(&der), Algorithm::EdDSA),
+        };
+        let jwk = Jwk::from_encoding_key(&key, alg).unwrap();
+        let jkt = jwk.thumbprint(ThumbprintHash::SHA256).unwrap();
+        Self { key, alg, jwk, jkt }
+    }
+
+    /// A fresh proof for `method url` made at `iat` (Unix seconds), for `token` if given.
+    fn proof_at(&self, method: &str, url: &str, iat: i64, token: Option<&str>) -> String {
+        let mut header = Header::new(self.alg);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(self.jwk.clone());
+        let mut claims = json!({
+            "jti": nod::auth::secrets::new_id().unwrap(),
+            "htm": method,
+            "htu": url,
+            "iat": iat,
+        });
+        if let Some(token) = token {
+            claims["ath"] = json!(token_hash(token));
+        }
+        encode(&header, &claims, &self.key).unwrap()
+    }
+}
+
+impl TestApp {
+    fn now_secs(&self) -> i64 {
+        self.state.clock.now_ms().div_euclid(1000)
+    }
+
+    /// A proof for a POST to one of nod's own endpoints.
+    fn proof_for(&self, key: &ClientKey, path: &str) -> String {
+        let url = format!("{}{path}", self.state.settings.server.public_url.as_str());
+        key.proof_at("POST", &url, self.now_secs(), None)
+    }
+
+    /// A proof for the forwarded API request, for `token`.
+    fn api_proof(&self, key: &ClientKey, token: &str) -> String {
+        key.proof_at("GET", API_URL, self.now_secs(), Some(token))
+    }
+
+    async fn login_with_proof(&self, username: &str, proof: Option<String>) -> reqwest::Response {
+        let mut request = self.client.post(self.url("/v1/login")).json(
+            &json!({"username": username, "password": crate::helpers::PASSWORD, "client_name": "dpop app"}),
+        );
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn token_with_proof(
+        &self,
+        form: &[(&str, &str)],
+        proof: Option<String>,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url("/v1/token")).form(form);
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn redeem_with(&self, auth_req_id: &str, key: Option<&ClientKey>) -> reqwest::Response {
+        let proof = key.map(|k| self.proof_for(k, "/v1/token"));
+        self.token_with_proof(&[("grant_type", CIBA), ("auth_req_id", auth_req_id)], proof)
+            .await
+    }
+
+    async fn refresh_with(
+        &self,
+        refresh_token: &str,
+        key: Option<&ClientKey>,
+    ) -> reqwest::Response {
+        let proof = key.map(|k| self.proof_for(k, "/v1/token"));
+        self.token_with_proof(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+            proof,
+        )
+        .await
+    }
+
+    /// Logs in with a proof from `key` and approves on the phone; the approval is not redeemed.
+    async fn bound_login(&self, phone: &Phone, key: &ClientKey) -> Pending {
+        let response = self
+            .login_with_proof(&phone.username, Some(self.proof_for(key, "/v1/login")))
+            .await;
+        assert_eq!(response.status(), 202);
+        let body: Value = response.json().await.unwrap();
+        let pending = Pending {
+            auth_req_id: body["auth_req_id"].as_str().unwrap().to_owned(),
+            binding_code: body["binding_code"].as_str().unwrap().to_owned(),
+            expires_in: body["expires_in"].as_u64().unwrap(),
+        };
+        let note = self.next_notification(&phone.username).await;
+        let approved = self
+            .decide(
+                phone,
+                &note.approval_id,
+                json!({"decision": "approve", "binding_code": pending.binding_code}),
+            )
+            .await;
+        assert_eq!(approved.status(), 200);
+        pending
+    }
+
+    /// Login and token both bound to `key`: the token response.
+    async fn bound_sign_in(&self, phone: &Phone, key: &ClientKey) -> Value {
+        let pending = self.bound_login(phone, key).await;
+        let response = self.redeem_with(&pending.auth_req_id, Some(key)).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Forward-auth of a DPoP-scheme use, as the proxy forwards it.
+    async fn verify_dpop(
+        &self,
+        token: &str,
+        proof: Option<&str>,
+        method: &str,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .get(self.url("/v1/verify"))
+            .header("authorization", format!("DPoP {token}"))
+            .header("x-forwarded-method", method)
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "api.example")
+            .header("x-forwarded-uri", "/orders/42?page=2");
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+fn access(tokens: &Value) -> String {
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The claims of a (plain, signed) access token, unverified.
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+async fn bound_tokens_verify_only_with_fresh_proofs_from_their_key(alg: SigningAlgorithm) {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let key = ClientKey::new(alg);
+    let other = ClientKey::new(alg);
+
+    let tokens = app.bound_sign_in(&phone, &key).await;
+    assert_eq!(tokens["token_type"], "DPoP");
+    let token = access(&tokens);
+    assert_eq!(claims_of(&token)["cnf"]["jkt"], key.jkt.as_str());
+
+    // A fresh proof from the key: a use, recorded with the key's short thumbprint.
+    let proof = app.api_proof(&key, &token);
+    let ok = app.verify_dpop(&token, Some(&proof), "GET").await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["x-auth-user"], "alice");
+    let uses = app.uses_of("alice").await;
+    assert_eq!(uses.len(), 1);
+    let detail: Value = serde_json::from_str(uses[0].detail.as_deref().unwrap()).unwrap();
+    assert_eq!(detail, json!({"dpop": true, "jkt": &key.jkt[..8]}));
+
+    let now = app.now_secs();
+    let refusals: Vec<(&str, reqwest::Response)> = vec![
+        ("no proof", app.verify_dpop(&token, None, "GET").await),
+        ("as bearer", app.verify(&token).await),
+        (
+            "another key",
+            app.verify_dpop(&token, Some(&app.api_proof(&other, &token)), "GET")
+                .await,
+        ),
+        (
+            "another URI",
+            app.verify_dpop(
+                &token,
+                Some(&key.proof_at("GET", "https://api.example/admin", now, Some(&token))),
+                "GET",
+            )
+            .await,
+        ),
+        (
+            "another method",
+            app.verify_dpop(&token, Some(&app.api_proof(&key, &token)), "DELETE")
+                .await,
+        ),
+        (
+            "replayed",
+            app.verify_dpop(&token, Some(&proof), "GET").await,
+        ),
+        (
+            "10 minutes old",
+            app.verify_dpop(
+                &token,
+                Some(&key.proof_at("GET", API_URL, now - 600, Some(&token))),
+                "GET",
+            )
+            .await,
+        ),
+        (
+            "for another token",
+            app.verify_dpop(&token, Some(&app.api_proof(&key, "another-token")), "GET")
+                .await,
+        ),
+    ];
+    for (what, response) in refusals {
+        assert_eq!(response.status(), 401, "{what}");
+        assert!(
+            response.headers().contains_key("www-authenticate"),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        app.uses_of("alice").await.len(),
+        1,
+        "no refused presentation is a use"
+    );
+
+    // Introspection tells resource servers the binding.
+    let secret = app.resource_server("orders").await;
+    let body: Value = app
+        .introspect(&token, ("orders", &secret))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["active"], true);
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(body["cnf"]["jkt"], key.jkt.as_str());
+}
+
+#[tokio::test]
+async fn an_es256_bound_token_verifies_only_with_a_fresh_proof_from_its_key() {
+    bound_tokens_verify_only_with_fresh_proofs_from_their_key(SigningAlgorithm::ES256).await;
+}
+
+#[tokio::test]
+async fn an_eddsa_bound_token_verifies_only_with_a_fresh_proof_from_its_key() {
+    bound_tokens_verify_only_with_fresh_proofs_from_their_key(SigningAlgorithm::EdDSA).await;
+}
+
+#[tokio::test]
+async fn a_leaked_auth_req_id_is_worthless_without_the_login_key() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::ES256);
+    let thief = ClientKey::new(SigningAlgorithm::EdDSA);
+    let pending = app.bound_login(&phone, &key).await;
+
+    let with_other_key = app.redeem_with(&pending.auth_req_id, Some(&thief)).await;
+    let without_proof = app.redeem_with(&pending.auth_req_id, None).await;
+
+    assert_eq!(with_other_key.status(), 400);
+    assert_eq!(error_code(with_other_key).await, "invalid_grant");
+    assert_eq!(without_proof.status(), 400);
+    assert_eq!(error_code(without_proof).await, "invalid_grant");
+    let rightful = app.redeem_with(&pending.auth_req_id, Some(&key)).await;
+    assert_eq!(rightful.status(), 200);
+    let tokens: Value = rightful.json().await.unwrap();
+    assert_eq!(tokens["token_type"], "DPoP");
+    assert_eq!(claims_of(&access(&tokens))["cnf"]["jkt"], key.jkt.as_str());
+}
+
+#[tokio::test]
+async fn refreshing_a_bound_session_needs_its_key_and_a_failed_try_rotates_nothing() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::EdDSA);
+    let thief = ClientKey::new(SigningAlgorithm::EdDSA);
+    let tokens = app.bound_sign_in(&phone, &key).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let without_proof = app.refresh_with(&refresh, None).await;
+    let with_other_key = app.refresh_with(&refresh, Some(&thief)).await;
+
+    assert_eq!(error_code(without_proof).await, "invalid_grant");
+    assert_eq!(error_code(with_other_key).await, "invalid_grant");
+    let kinds: Vec<String> = app
+        .events_of("alice")
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        !kinds
+            .iter()
+            .any(|k| k == "token_refreshed" || k == "refresh_reuse"),
+        "{kinds:?}"
+    );
+    // The same refresh token still works, with the key.
+    let rotated = app.refresh_with(&refresh, Some(&key)).await;
+    assert_eq!(rotated.status(), 200);
+    let fresh: Value = rotated.json().await.unwrap();
+    assert_eq!(fresh["token_type"], "DPoP");
+    assert_eq!(claims_of(&access(&fresh))["cnf"]["jkt"], key.jkt.as_str());
+    assert_ne!(fresh["refresh_token"], refresh.as_str());
+}
+
+#[tokio::test]
+async fn a_proof_at_the_token_endpoint_alone_binds_the_session() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::ES256);
+    let pending = app.start_login("alice").await;
+    let note = app.next_notification("alice").await;
+    app.decide(
+        &phone,
+        &note.approval_id,
+        json!({"decision": "approve", "binding_code": pending.binding_code}),
+    )
+    .await;
+
+    let tokens: Value = app
+        .redeem_with(&pending.auth_req_id, Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(tokens["token_type"], "DPoP");
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        error_code(app.refresh_with(refresh, None).await).await,
+        "invalid_grant"
+    );
+    assert_eq!(app.refresh_with(refresh, Some(&key)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_bearer_token_presented_with_the_dpop_scheme_is_refused() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::ES256);
+    let tokens = app.sign_in(&phone).await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    let token = access(&tokens);
+    assert!(claims_of(&token).get("cnf").is_none());
+
+    let as_dpop = app
+        .verify_dpop(&token, Some(&app.api_proof(&key, &token)), "GET")
+        .await;
+
+    assert_eq!(as_dpop.status(), 401);
+    assert!(app.uses_of("alice").await.is_empty());
+    assert_eq!(app.verify(&token).await.status(), 200);
+    let uses = app.uses_of("alice").await;
+    assert_eq!(uses.len(), 1);
+    assert!(uses[0].detail.is_none());
+}
+
+#[tokio::test]
+async fn logging_out_with_a_bound_token_needs_a_proof_from_its_key() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::EdDSA);
+    let token = access(&app.bound_sign_in(&phone, &key).await);
+    let logout = |scheme: &'static str, proof: Option<String>| {
+        let mut request = app
+            .client
+            .post(app.url("/v1/logout"))
+            .header("authorization", format!("{scheme} {token}"));
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        request.send()
+    };
+
+    assert_eq!(logout("Bearer", None).await.unwrap().status(), 401);
+    assert_eq!(logout("DPoP", None).await.unwrap().status(), 401);
+    let url = format!(
+        "{}/v1/logout",
+        app.state.settings.server.public_url.as_str()
+    );
+    let proof = key.proof_at("POST", &url, app.now_secs(), Some(&token));
+    assert_eq!(logout("DPoP", Some(proof)).await.unwrap().status(), 204);
+}
+
+#[tokio::test]
+async fn a_bad_proof_at_login_is_an_invalid_dpop_proof() {
+    let app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::EdDSA);
+    let public = app.state.settings.server.public_url.as_str().to_owned();
+    let now = app.now_secs();
+
+    for (what, proof) in [
+        (
+            "for the token endpoint",
+            key.proof_at("POST", &format!("{public}/v1/token"), now, None),
+        ),
+        (
+            "an hour old",
+            key.proof_at("POST", &format!("{public}/v1/login"), now - 3600, None),
+        ),
+        ("not a JWT", "not-a-proof".to_owned()),
+    ] {
+        let response = app.login_with_proof("alice", Some(proof)).await;
+        assert_eq!(response.status(), 400, "{what}");
+        assert_eq!(error_code(response).await, "invalid_dpop_proof", "{what}");
+    }
+}
+
+#[tokio::test]
+async fn with_dpop_required_a_login_or_token_request_without_a_proof_is_refused() {
+    let app = spawn_app_with(|s| s.tokens.dpop = DpopMode::Required).await;
+    let phone = app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::ES256);
+
+    let login = app.login_with_proof("alice", None).await;
+    assert_eq!(login.status(), 400);
+    assert_eq!(error_code(login).await, "invalid_dpop_proof");
+
+    let pending = app.bound_login(&phone, &key).await;
+    let token = app.redeem_with(&pending.auth_req_id, None).await;
+    assert_eq!(token.status(), 400);
+    assert_eq!(error_code(token).await, "invalid_dpop_proof");
+    let refresh = app.refresh_with("whatever", None).await;
+    assert_eq!(error_code(refresh).await, "invalid_dpop_proof");
+    assert_eq!(
+        app.redeem_with(&pending.auth_req_id, Some(&key))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn with_dpop_off_proofs_are_ignored_and_tokens_are_bearer() {
+    let app = spawn_app_with(|s| s.tokens.dpop = DpopMode::Off).await;
+    let phone = app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::ES256);
+
+    let tokens = app.bound_sign_in(&phone, &key).await;
+
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(app.verify(&access(&tokens)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn with_nonces_on_a_proof_without_the_server_nonce_gets_use_dpop_nonce() {
+    let app = spawn_app_with(|s| s.tokens.dpop_nonce = true).await;
+    app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::ES256);
+    let url = format!("{}/v1/login", app.state.settings.server.public_url.as_str());
+
+    let first = app
+        .login_with_proof("alice", Some(app.proof_for(&key, "/v1/login")))
+        .await;
+
+    assert_eq!(first.status(), 400);
+    let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    assert_eq!(error_code(first).await, "use_dpop_nonce");
+    // The retry with the nonce in the proof goes through and hands out the nonce again.
+    let mut header = Header::new(key.alg);
+    header.typ = Some("dpop+jwt".into());
+    header.jwk = Some(key.jwk.clone());
+    let claims = json!({
+        "jti": "retry-1", "htm": "POST", "htu": url, "iat": app.now_secs(), "nonce": nonce,
+    });
+    let proof = encode(&header, &claims, &key.key).unwrap();
+    let retry = app.login_with_proof("alice", Some(proof)).await;
+    assert_eq!(retry.status(), 202);
+    assert!(retry.headers().contains_key("dpop-nonce"));
+}
+
+/// Not a test: the per-request cost of DPoP on `/v1/verify`, next to a bearer token, for
+/// docs/benchmarks.md. Proofs are made before the clock starts (a client makes its own).
+///   cargo test --release --test api -- --ignored --nocapture dpop_verify_cost
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark; run by hand with --release"]
+async fn dpop_verify_cost() {
+    use std::time::Instant;
+
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let bearer = access(&app.sign_in(&phone).await);
+    let n: u32 = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+
+    // In-process: the cached bearer check against the proof check, per call.
+    let keys = app.state.keys.snapshot();
+    let now = app.now_secs();
+    app.state.verifier.verify(&keys, &bearer, now).unwrap();
+    let started = Instant::now();
+    for _ in 0..n {
+        app.state.verifier.verify(&keys, &bearer, now).unwrap();
+    }
+    let bearer_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    println!("bearer token check (verified-token cache hit): {bearer_us:.2} µs");
+    for alg in [SigningAlgorithm::EdDSA, SigningAlgorithm::ES256] {
+        let key = ClientKey::new(alg);
+        let proofs: Vec<String> = (0..n)
+            .map(|_| key.proof_at("GET", API_URL, now, Some(&bearer)))
+            .collect();
+        let target = nod::auth::dpop::ProofTarget {
+            method: "GET",
+            url: API_URL,
+            access_token: Some(&bearer),
+            expected_jkt: Some(&key.jkt),
+            nonces: None,
+        };
+        let started = Instant::now();
+        for proof in &proofs {
+            app.state.dpop.check(proof, &target, now).unwrap();
+        }
+        let us = started.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+        println!("DPoP proof check, {alg:?}: {us:.2} µs");
+    }
+
+    // End to end over loopback: 64 concurrent callers, durable audit, bearer vs DPoP (EdDSA).
+    let key = ClientKey::new(SigningAlgorithm::EdDSA);
+    let bound = access(&app.bound_sign_in(&phone, &key).await);
+    let calls = usize::try_from(n).unwrap();
+    let mut ratios = Vec::new();
+    for round in 1..=3 {
+        let now = app.now_secs();
+        let proofs: Vec<String> = (0..calls)
+            .map(|_| key.proof_at("GET", API_URL, now, Some(&bound)))
+            .collect();
+        let b = throughput(calls, |_| app.verify(&bearer)).await;
+        let d = throughput(calls, |i| app.verify_dpop(&bound, Some(&proofs[i]), "GET")).await;
+        println!(
+            "round {round}: bearer {b:.0} req/s, DPoP {d:.0} req/s, ratio {:.3}",
+            d / b
+        );
+        ratios.push(d / b);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "DPoP/bearer throughput ratio (median of rounds): {:.3}",
+        ratios[1]
+    );
+}
+
+/// Requests per second of `calls` calls of `call(i)` from 64 concurrent callers; each must
+/// answer 200.
+async fn throughput<'a, F, Fut>(calls: usize, call: F) -> f64
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = reqwest::Response> + 'a,
+{
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let started = std::time::Instant::now();
+    let callers = (0..64).map(|_| async {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= calls {
+                break;
+            }
+            assert_eq!(call(i).await.status(), 200);
+        }
+    });
+    futures_util::future::join_all(callers).await;
+    calls as f64 / started.elapsed().as_secs_f64()
+}
