@@ -15,6 +15,7 @@ mod keys;
 mod login;
 mod notify;
 mod phone;
+mod proxy;
 mod tls;
 mod token;
 mod usage;
