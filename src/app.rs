@@ -78,23 +78,42 @@ impl Application {
             stopping.send_replace(true);
         };
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let served = match self.tls {
-            None => {
-                axum::serve(self.listener, service)
-                    .with_graceful_shutdown(shutdown)
-                    .await
+        // Once shutdown starts, draining gets `server.shutdown_timeout`; then the connections
+        // still open are dropped — but the audit writer is flushed either way.
+        let deadline = {
+            let mut flag = state.shutting_down.subscribe();
+            let limit = state.settings.server.shutdown_timeout.0;
+            async move {
+                let _ = flag.wait_for(|stopping| *stopping).await;
+                tokio::time::sleep(limit).await;
             }
-            Some(tls) => {
-                let handle = axum_server::Handle::new();
-                let stopper = handle.clone();
-                tokio::spawn(async move {
-                    shutdown.await;
-                    stopper.graceful_shutdown(None);
-                });
-                match axum_server::from_tcp_rustls(self.listener.into_std()?, tls) {
-                    Ok(server) => server.handle(handle).serve(service).await,
-                    Err(e) => Err(e),
+        };
+        let serving = async move {
+            match self.tls {
+                None => {
+                    axum::serve(self.listener, service)
+                        .with_graceful_shutdown(shutdown)
+                        .await
                 }
+                Some(tls) => {
+                    let handle = axum_server::Handle::new();
+                    let stopper = handle.clone();
+                    tokio::spawn(async move {
+                        shutdown.await;
+                        stopper.graceful_shutdown(None);
+                    });
+                    match axum_server::from_tcp_rustls(self.listener.into_std()?, tls) {
+                        Ok(server) => server.handle(handle).serve(service).await,
+                        Err(e) => Err(e),
+                    }
+                }
+            }
+        };
+        let served = tokio::select! {
+            served = serving => served,
+            () = deadline => {
+                tracing::warn!("shutdown timeout reached: closing the connections still open");
+                Ok(())
             }
         };
         background.shutdown().await;

@@ -52,6 +52,8 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Whole-request time limit.
     pub request_timeout: Ttl,
+    /// How long a shutdown waits for open requests before closing them.
+    pub shutdown_timeout: Ttl,
     /// Serve HTTPS directly (both set) or plain HTTP behind a TLS-terminating proxy (both empty).
     pub tls: TlsSettings,
 }

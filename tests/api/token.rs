@@ -311,3 +311,34 @@ async fn shutting_down_answers_a_parked_long_poll_with_authorization_pending() {
         "shutdown waited out the long-poll"
     );
 }
+
+#[tokio::test]
+async fn shutdown_closes_a_stuck_request_after_the_shutdown_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let mut app = crate::helpers::spawn_app_with(|s| {
+        s.server.shutdown_timeout = nod::config::Ttl(Duration::from_millis(500));
+    })
+    .await;
+    // A client that promises a body and never sends it: the request stays in flight. The
+    // `100 Continue` it gets back proves the handler is already reading the body.
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let mut stuck = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stuck
+        .write_all(b"POST /v1/login HTTP/1.1\r\nhost: nod\r\ncontent-type: application/json\r\ncontent-length: 100\r\nexpect: 100-continue\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 64];
+    let n = tokio::io::AsyncReadExt::read(&mut stuck, &mut answer)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 100"));
+    let started = Instant::now();
+
+    app.shut_down().await; // panics if the server has not stopped within 5 s
+
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "it waited for the request first"
+    );
+    drop(stuck);
+}
