@@ -1,0 +1,270 @@
+//! One struct per `[section]` of the configuration; each field is documented beside its key in
+//! `config/default.toml`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{PublicUrl, Secret, Ttl};
+
+/// `[server]`: where nod listens and how it is reached.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Base of the links in notifications (no trailing slash once loaded).
+    pub public_url: PublicUrl,
+    /// Generated keys and secrets live here.
+    pub data_dir: PathBuf,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Request body limit in bytes.
+    pub max_body_bytes: usize,
+    /// Whole-request time limit.
+    pub request_timeout: Ttl,
+    /// How long a shutdown waits for open requests before closing them.
+    pub shutdown_timeout: Ttl,
+    /// Serve HTTPS directly (both set) or plain HTTP behind a TLS-terminating proxy (both empty).
+    pub tls: TlsSettings,
+}
+
+/// `[server.tls]`: PEM files for serving HTTPS with rustls (TLS 1.2 and 1.3, forward-secret
+/// key exchange only).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Certificate chain, PEM; empty for plain HTTP.
+    pub cert: String,
+    /// Private key, PEM; empty for plain HTTP.
+    pub key: String,
+}
+
+impl TlsSettings {
+    /// The two files, when HTTPS is configured.
+    pub fn files(&self) -> Option<(&str, &str)> {
+        (!self.cert.is_empty() && !self.key.is_empty()).then_some((&self.cert, &self.key))
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH`.
+    pub url: Secret,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Wait for a pooled connection before answering 503.
+    pub acquire_timeout: Ttl,
+}
+
+/// `[passwords]`: argon2id work scheduling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSettings {
+    /// Concurrent hashes; 0 means one per core.
+    pub max_concurrent_hashes: usize,
+    /// Wait for a hashing slot before answering 503.
+    pub queue_timeout: Ttl,
+}
+
+/// `[tokens]`: access tokens and sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// JWS algorithm of access tokens.
+    pub algorithm: SigningAlgorithm,
+    /// `iss`; empty means `server.public_url`.
+    pub issuer: String,
+    /// `aud`.
+    pub audience: String,
+    /// Access token lifetime.
+    pub access_ttl: Ttl,
+    /// Session (and refresh token) absolute lifetime.
+    pub session_ttl: Ttl,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub leeway: Ttl,
+    /// Longest token string accepted, in bytes.
+    pub max_token_bytes: usize,
+    /// Verified tokens remembered (so a token's signature is checked once, not per use).
+    pub verified_cache: usize,
+    /// The HS256 key (base64, at least 32 bytes); required when `algorithm` is HS256.
+    pub hmac_secret: Secret,
+    /// Wrap signed access tokens in a JWE (`dir`, `A256GCM`) so clients cannot read the claims.
+    pub encrypt: bool,
+    /// Base64 of the 32-byte JWE key; empty means `data_dir/token-enc.key` (generated).
+    pub encryption_key: Secret,
+    /// Sender-constrained tokens (RFC 9449): whether DPoP proofs are ignored, accepted or
+    /// required on `/v1/login` and `/v1/token`.
+    pub dpop: DpopMode,
+    /// How far a DPoP proof's `iat` may be from now, either way.
+    pub dpop_proof_window: Ttl,
+    /// Recent DPoP proofs remembered per instance to refuse replays.
+    pub dpop_replay_cache: usize,
+    /// Require proofs at `/v1/login` and `/v1/token` to carry a nonce nod issued
+    /// (`use_dpop_nonce`, RFC 9449 §8).
+    pub dpop_nonce: bool,
+}
+
+/// `tokens.dpop`: the DPoP policy for issuing tokens. Tokens already bound to a key need a
+/// proof from it whatever the mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DpopMode {
+    /// `DPoP` headers are ignored; tokens are bearer tokens.
+    Off,
+    /// A valid proof binds the login and its tokens; no proof gives bearer tokens.
+    Optional,
+    /// Logins and token requests without a valid proof are refused.
+    Required,
+}
+
+/// `[approvals]`: the pending-approval state machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalSettings {
+    /// How long an approval stays pending.
+    pub ttl: Ttl,
+    /// Pending approvals per user.
+    pub max_pending: u32,
+    /// Minimum gap between polls without `wait`.
+    pub poll_interval: Ttl,
+    /// Upper bound of the token long-poll.
+    pub max_wait_secs: u64,
+}
+
+/// `[totp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpSettings {
+    /// Base64 AES-256 key, or empty for a generated one in `data_dir`.
+    pub encryption_key: Secret,
+    /// Issuer shown by authenticator apps.
+    pub issuer: String,
+}
+
+/// `[notify]`: how devices are reached. `mock` and `log` are always available; the others are
+/// available once their section sets `enabled = true` (and its required keys).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// Expose `GET /v1/test/notifications`.
+    pub test_endpoint: bool,
+    /// Longest one provider call may take (whole request, connect included).
+    pub timeout: Ttl,
+    /// Extra attempts on a channel after a temporary failure (timeout, 5xx, 429, connect error).
+    pub retries: u32,
+    /// Wait before the first retry; doubles for each further one.
+    pub backoff: Ttl,
+    /// `[notify.webhook]`.
+    pub webhook: WebhookSettings,
+    /// `[notify.ntfy]`.
+    pub ntfy: NtfySettings,
+    /// `[notify.twilio]`.
+    pub twilio: TwilioSettings,
+    /// `[notify.fcm]`.
+    pub fcm: FcmSettings,
+}
+
+/// `[notify.webhook]`: a signed JSON POST to the channel's URL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether channels may name `webhook`.
+    pub enabled: bool,
+    /// HMAC-SHA256 key shared with the receivers.
+    pub secret: Secret,
+}
+
+/// `[notify.ntfy]`: a push through an ntfy server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NtfySettings {
+    /// Whether channels may name `ntfy`.
+    pub enabled: bool,
+    /// The ntfy server.
+    pub base_url: String,
+    /// Access token for protected topics (empty: none).
+    pub token: Secret,
+    /// Message priority, 1 (min) to 5 (urgent).
+    pub priority: u8,
+}
+
+/// `[notify.twilio]`: SMS through Twilio's Messages API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioSettings {
+    /// Whether channels may name `twilio`.
+    pub enabled: bool,
+    /// Twilio's API.
+    pub base_url: String,
+    /// Account SID (`AC…`).
+    pub account_sid: String,
+    /// Auth token.
+    pub auth_token: Secret,
+    /// Sender: a Twilio number in E.164, or a Messaging Service SID (`MG…`).
+    pub from: String,
+}
+
+/// `[notify.fcm]`: Firebase Cloud Messaging HTTP v1.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FcmSettings {
+    /// Whether channels may name `fcm`.
+    pub enabled: bool,
+    /// FCM's API.
+    pub base_url: String,
+    /// The service-account JSON key file (its `token_uri` is used for OAuth).
+    pub service_account_file: PathBuf,
+}
+
+/// `[audit]`: the feed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// `commit`: a use is answered after its event is committed; `async`: without waiting.
+    pub durability: crate::audit::Durability,
+    /// How long events are kept.
+    pub retention: Ttl,
+    /// Events queued for the writer before callers wait.
+    pub queue: usize,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Output format.
+    pub format: LogFormat,
+    /// `RUST_LOG`-style filter.
+    pub level: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Signing algorithms nod can be configured with, spelled as in a JWS `alg` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SigningAlgorithm {
+    /// Ed25519: small keys and signatures, fast; the default.
+    EdDSA,
+    /// ECDSA with P-256 and SHA-256, for verifiers without Ed25519.
+    ES256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 and a 2048-bit key, for the oldest verifiers.
+    RS256,
+    /// HMAC-SHA256 with `tokens.hmac_secret`: every verifying server holds the signing key.
+    HS256,
+}
+
+/// Shortest accepted `tokens.hmac_secret`, in bytes (RFC 7518 §3.2: at least the hash size).
+pub const MIN_HMAC_SECRET_BYTES: usize = 32;
+
+/// Length of `tokens.encryption_key` (and `totp.encryption_key`): an AES-256 key.
+pub const ENCRYPTION_KEY_BYTES: usize = 32;

@@ -1,0 +1,176 @@
+//! Tests of configuration loading.
+
+#![allow(clippy::result_large_err)] // figment::Jail's closures return figment's large error
+use super::*;
+use figment::Jail;
+
+#[test]
+fn durations_read_like_people_write_them() {
+    assert_eq!(
+        Ttl::parse("300s").map(|t| t.0),
+        Ok(Duration::from_secs(300))
+    );
+    assert_eq!(Ttl::parse("5m").map(|t| t.0), Ok(Duration::from_secs(300)));
+    assert_eq!(
+        Ttl::parse("30d").map(|t| t.0),
+        Ok(Duration::from_secs(30 * 86_400))
+    );
+    assert!(Ttl::parse("soon").is_err());
+}
+
+#[test]
+fn the_built_in_defaults_load() {
+    Jail::expect_with(|_| {
+        let s = Settings::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(s.tokens.access_ttl.0, Duration::from_secs(300));
+        assert_eq!(s.approvals.ttl.0, Duration::from_secs(120));
+        assert_eq!(s.server.bind.port(), 8080);
+        assert_eq!(s.issuer(), "http://127.0.0.1:8080");
+        Ok(())
+    });
+}
+
+#[test]
+fn environment_overrides_files_and_defaults() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "nod.toml",
+            "[tokens]\naccess_ttl = \"10m\"\naudience = \"api\"\n",
+        )?;
+        jail.set_env("NOD_TOKENS__ACCESS_TTL", "300s");
+        jail.set_env("NOD_CONFIG", "ignored-by-settings");
+        let s = Settings::load(Some(Path::new("nod.toml"))).map_err(|e| e.to_string())?;
+        assert_eq!(s.tokens.access_ttl.0, Duration::from_secs(300));
+        assert_eq!(s.tokens.audience, "api");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_bad_value_names_its_key() {
+    Jail::expect_with(|jail| {
+        jail.set_env("NOD_APPROVALS__TTL", "soon");
+        let err = Settings::load(None)
+            .err()
+            .map(|e| e.to_string().to_lowercase())
+            .unwrap_or_default();
+        assert!(err.contains("approvals.ttl"), "{err}");
+        assert!(err.contains("soon"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn an_unknown_key_is_refused() {
+    Jail::expect_with(|jail| {
+        jail.create_file("nod.toml", "[tokens]\naccess_tll = \"10m\"\n")?;
+        let err = Settings::load(Some(Path::new("nod.toml")))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("access_tll"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn hs256_without_an_hmac_secret_fails_naming_the_key() {
+    Jail::expect_with(|jail| {
+        jail.set_env("NOD_TOKENS__ALGORITHM", "HS256");
+        let err = Settings::load(None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("tokens.hmac_secret"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn an_enabled_provider_without_its_keys_fails_naming_the_key() {
+    let cases = [
+        ("NOD_NOTIFY__WEBHOOK__ENABLED", "notify.webhook.secret"),
+        ("NOD_NOTIFY__TWILIO__ENABLED", "notify.twilio.account_sid"),
+        (
+            "NOD_NOTIFY__FCM__ENABLED",
+            "notify.fcm.service_account_file",
+        ),
+    ];
+    for (variable, key) in cases {
+        Jail::expect_with(|jail| {
+            jail.set_env(variable, "true");
+            let err = Settings::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(key), "{variable}: {err}");
+            Ok(())
+        });
+    }
+    Jail::expect_with(|jail| {
+        jail.set_env("NOD_NOTIFY__NTFY__ENABLED", "true");
+        jail.set_env("NOD_NOTIFY__NTFY__TOKEN", "tk_secret");
+        let settings = Settings::load(None).map_err(|e| e.to_string())?;
+        assert!(settings.notify.ntfy.enabled);
+        assert!(!format!("{settings:?}").contains("tk_secret"));
+        Ok(())
+    });
+}
+
+#[test]
+fn a_short_or_garbled_hmac_secret_fails_without_showing_it() {
+    Jail::expect_with(|jail| {
+        jail.set_env("NOD_TOKENS__ALGORITHM", "HS256");
+        for bad in ["c2hvcnQtc2VjcmV0", "not base64 at all!"] {
+            jail.set_env("NOD_TOKENS__HMAC_SECRET", bad);
+            let err = Settings::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("tokens.hmac_secret"), "{err}");
+            assert!(!err.contains(bad), "the secret was printed: {err}");
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn every_algorithm_and_a_good_hmac_secret_load() {
+    Jail::expect_with(|jail| {
+        for alg in ["EdDSA", "ES256", "RS256"] {
+            jail.set_env("NOD_TOKENS__ALGORITHM", alg);
+            Settings::load(None).map_err(|e| e.to_string())?;
+        }
+        jail.set_env("NOD_TOKENS__ALGORITHM", "HS256");
+        // 32 bytes, URL-safe and unpadded: accepted as written.
+        jail.set_env(
+            "NOD_TOKENS__HMAC_SECRET",
+            "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJ-_8",
+        );
+        let s = Settings::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(s.tokens.algorithm, SigningAlgorithm::HS256);
+        assert_eq!(format!("{:?}", s.tokens.hmac_secret), "Secret(***)");
+        jail.set_env("NOD_TOKENS__ALGORITHM", "none");
+        assert!(Settings::load(None).is_err());
+        Ok(())
+    });
+}
+
+#[test]
+fn an_encryption_key_of_the_wrong_size_names_its_key() {
+    Jail::expect_with(|jail| {
+        jail.set_env("NOD_TOKENS__ENCRYPT", "true");
+        jail.set_env("NOD_TOKENS__ENCRYPTION_KEY", "AAAA");
+        let err = Settings::load(None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("tokens.encryption_key"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn secrets_do_not_print() {
+    assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
+}
