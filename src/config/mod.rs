@@ -34,6 +34,7 @@ pub struct Settings {
     pub totp: TotpSettings,
     pub notify: NotifySettings,
     pub audit: AuditSettings,
+    pub limits: LimitSettings,
     /// Callers of `/v1/introspect` declared in configuration: name → `sha256:<hex digest of
     /// its secret>` (more can be added with `nod resource-server add`).
     #[serde(default)]
@@ -134,6 +135,9 @@ impl Settings {
         }
         if self.server.tls.cert.is_empty() != self.server.tls.key.is_empty() {
             return fail("server.tls", "set both cert and key, or neither");
+        }
+        if self.limits.totp_max_failures == 0 {
+            return fail("limits.totp_max_failures", "must be at least 1");
         }
         if self.database.max_connections == 0 {
             return fail("database.max_connections", "must be at least 1");

@@ -232,6 +232,20 @@ pub struct AuditSettings {
     pub queue: usize,
 }
 
+/// `[limits]`: attempt limits (src/flows/limits.rs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Wrong TOTP codes allowed per user in `totp_window` before attempts are blocked.
+    pub totp_max_failures: u32,
+    /// How long wrong TOTP codes are remembered.
+    pub totp_window: Ttl,
+    /// The first block after too many wrong codes; it doubles with each further one.
+    pub totp_block: Ttl,
+    /// The longest block of any limit.
+    pub max_block: Ttl,
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

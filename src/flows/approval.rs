@@ -80,7 +80,13 @@ pub async fn decide(
     })?;
     let applied = state
         .store
-        .decide_approval(&approval.id, decided.state.as_str(), &device.id, now)
+        .decide_approval(
+            &approval.id,
+            decided.state.as_str(),
+            &device.id,
+            "push",
+            now,
+        )
         .await?;
     if !applied {
         // Someone decided first, or it expired between our read and our write.

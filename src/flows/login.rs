@@ -66,6 +66,7 @@ pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<Logi
         decided_by: None,
         last_polled_at: None,
         dpop_jkt: attempt.dpop_jkt,
+        factor: "push".into(),
     };
     if let ApprovalSlot::Full { earliest_expiry } = state
         .store

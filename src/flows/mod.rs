@@ -4,9 +4,11 @@
 pub mod approval;
 pub mod dpop;
 pub mod feed;
+pub mod limits;
 pub mod login;
 pub mod provision;
 pub mod session;
 pub mod token;
+pub mod totp;
 pub mod usage;
 pub mod wakeups;

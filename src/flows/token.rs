@@ -128,7 +128,15 @@ async fn issue_tokens(
         .filter(|u| u.is_active())
         .ok_or(Error::AccessDenied)?;
     let now = state.clock.now_ms();
-    let amr = ["pwd", "push"];
+    // The factor that approved: the phone's answer or a code from its authenticator app.
+    let amr = [
+        "pwd",
+        if approval.factor == "otp" {
+            "otp"
+        } else {
+            "push"
+        },
+    ];
     let session = Session {
         id: new_id()?,
         user_id: user.id.clone(),

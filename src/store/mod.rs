@@ -88,8 +88,27 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         state: &str,
         device_id: &str,
+        factor: &str,
         now: i64,
     ) -> StoreResult<bool>;
+    /// Accepts TOTP time step `step` for a device if it is later than every step accepted
+    /// before (compare-and-set): false means the code was already used (a replay).
+    async fn accept_totp_step(&self, device_id: &str, step: i64) -> StoreResult<bool>;
+
+    // --- attempt limits ------------------------------------------------------------------
+    /// The failure counter under `key`, if any.
+    async fn limit_state(&self, key: &str) -> StoreResult<Option<LimitCounter>>;
+    /// Counts one failure under `key` (a new window starts when the last began `window_ms`
+    /// ago) and, atomically, blocks until `block(failures)` when that says so.
+    async fn limit_failure(
+        &self,
+        key: &str,
+        now: i64,
+        window_ms: i64,
+        block: &(dyn Fn(i64) -> Option<i64> + Sync),
+    ) -> StoreResult<LimitCounter>;
+    /// Forgets the failures under `key` (after a success).
+    async fn limit_reset(&self, key: &str) -> StoreResult<()>;
     /// Records a poll without `wait`; false (and nothing recorded) if the previous one was less
     /// than `min_gap_ms` ago.
     async fn record_poll(&self, id: &str, now: i64, min_gap_ms: i64) -> StoreResult<bool>;

@@ -61,6 +61,8 @@ pub struct Approval {
     pub last_polled_at: Option<i64>,
     /// Thumbprint of the DPoP key the login was bound to, if any.
     pub dpop_jkt: Option<String>,
+    /// The second factor that approved it: `push` or `otp`.
+    pub factor: String,
 }
 
 /// A one-time link from a notification to the approval page.
@@ -164,4 +166,16 @@ pub enum RefreshOutcome {
     /// The session is bound to a DPoP key and the request had no proof from it: nothing
     /// was changed.
     WrongKey,
+}
+
+/// A failure counter of an attempt limit.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct LimitCounter {
+    pub key: String,
+    /// Failures in the current window.
+    pub failures: i64,
+    /// When the current window began (Unix ms).
+    pub window_start: i64,
+    /// No attempt before this time (Unix ms).
+    pub blocked_until: Option<i64>,
 }

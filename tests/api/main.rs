@@ -18,4 +18,5 @@ mod phone;
 mod proxy;
 mod tls;
 mod token;
+mod totp;
 mod usage;

@@ -15,8 +15,8 @@ mod sessions;
 
 use super::{
     Approval, ApprovalLink, ApprovalSlot, AuditCursor, AuditEvent, AuditFilter, Device,
-    RefreshOutcome, RefreshToken, ResourceServer, Session, SessionSummary, Store, StoreError,
-    StoreResult, User,
+    LimitCounter, RefreshOutcome, RefreshToken, ResourceServer, Session, SessionSummary, Store,
+    StoreError, StoreResult, User,
 };
 use crate::config::DatabaseSettings;
 
@@ -96,7 +96,7 @@ pub(super) fn classify(err: sqlx::Error) -> StoreError {
 }
 
 const APPROVAL_COLUMNS: &str = "id, req_hash, user_id, binding_code, state, client_name, ip, \
-     user_agent, created_at, expires_at, decided_at, decided_by, last_polled_at, dpop_jkt";
+     user_agent, created_at, expires_at, decided_at, decided_by, last_polled_at, dpop_jkt, factor";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -301,20 +301,93 @@ impl Store for SqliteStore {
         id: &str,
         state: &str,
         device_id: &str,
+        factor: &str,
         now: i64,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE approvals SET state = $1, decided_at = $2, decided_by = $3 \
+            "UPDATE approvals SET state = $1, decided_at = $2, decided_by = $3, factor = $5 \
              WHERE id = $4 AND state = 'pending' AND expires_at > $2",
         )
         .bind(state)
         .bind(now)
         .bind(device_id)
         .bind(id)
+        .bind(factor)
         .execute(&self.pool)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn accept_totp_step(&self, device_id: &str, step: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE devices SET totp_last_step = $1 \
+             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(device_id)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn limit_state(&self, key: &str) -> StoreResult<Option<LimitCounter>> {
+        sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn limit_failure(
+        &self,
+        key: &str,
+        now: i64,
+        window_ms: i64,
+        block: &(dyn Fn(i64) -> Option<i64> + Sync),
+    ) -> StoreResult<LimitCounter> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        // Write first so concurrent failures serialise on SQLite's writer lock.
+        sqlx::query(
+            "INSERT INTO limit_counters (key, failures, window_start, blocked_until) \
+             VALUES ($1, 1, $2, NULL) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN window_start <= $2 - $3 THEN 1 ELSE failures + 1 END, \
+               window_start = CASE WHEN window_start <= $2 - $3 THEN $2 ELSE window_start END",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let mut counter: LimitCounter =
+            sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(classify)?;
+        if let Some(until) = block(counter.failures) {
+            sqlx::query("UPDATE limit_counters SET blocked_until = $1 WHERE key = $2")
+                .bind(until)
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            counter.blocked_until = Some(until);
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(counter)
+    }
+
+    async fn limit_reset(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM limit_counters WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     async fn record_poll(&self, id: &str, now: i64, min_gap_ms: i64) -> StoreResult<bool> {
