@@ -16,6 +16,7 @@ pub use writer::{AuditWriter, Durability};
 /// Kinds of feed events.
 pub mod kind {
     pub const LOGIN_REQUESTED: &str = "login_requested";
+    pub const LOGIN_REFUSED: &str = "login_refused";
     pub const NOTIFICATION_SENT: &str = "notification_sent";
     pub const NOTIFICATION_FAILED: &str = "notification_failed";
     pub const APPROVED: &str = "approved";
@@ -31,6 +32,7 @@ pub mod kind {
     /// Every kind, for validating filters.
     pub const ALL: &[&str] = &[
         LOGIN_REQUESTED,
+        LOGIN_REFUSED,
         NOTIFICATION_SENT,
         NOTIFICATION_FAILED,
         APPROVED,

@@ -136,6 +136,15 @@ impl Settings {
         if self.server.tls.cert.is_empty() != self.server.tls.key.is_empty() {
             return fail("server.tls", "set both cert and key, or neither");
         }
+        if self.limits.password_max_failures == 0
+            || self.limits.ip_max_failures == 0
+            || self.limits.denial_max == 0
+        {
+            return fail(
+                "limits",
+                "password_max_failures, ip_max_failures and denial_max must be at least 1",
+            );
+        }
         if self.limits.totp_max_failures == 0 {
             return fail("limits.totp_max_failures", "must be at least 1");
         }

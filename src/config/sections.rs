@@ -244,6 +244,20 @@ pub struct LimitSettings {
     pub totp_block: Ttl,
     /// The longest block of any limit.
     pub max_block: Ttl,
+    /// Wrong passwords per username in `password_window` before logins for it are blocked.
+    pub password_max_failures: u32,
+    /// Wrong passwords per client address in `password_window` before its logins are blocked.
+    pub ip_max_failures: u32,
+    /// How long wrong passwords are remembered.
+    pub password_window: Ttl,
+    /// The first block after too many wrong passwords; it doubles with each further one.
+    pub password_block: Ttl,
+    /// After "This wasn't me": no login for the user pushes for this long.
+    pub fraud_cooldown: Ttl,
+    /// Denials or wrong numbers in a row before pushes pause.
+    pub denial_max: u32,
+    /// The first pause after `denial_max` denials; it doubles with each further one.
+    pub denial_block: Ttl,
 }
 
 /// `[log]`.

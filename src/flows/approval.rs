@@ -107,6 +107,20 @@ pub async fn decide(
     } else {
         what
     });
+    // Anti-fatigue: fraud mutes the user's pushes; denials in a row pause them; an approval
+    // clears the streak.
+    match decided.state {
+        ApprovalState::Fraud => {
+            let key = format!("fraud:{}", approval.user_id);
+            super::limits::failed(state, &key, &super::limits::fraud(state)).await?;
+            tracing::warn!(user_id = %approval.user_id, "fraud reported: pushes muted for the cool-down");
+        }
+        ApprovalState::Denied => {
+            let key = format!("denials:{}", approval.user_id);
+            super::limits::failed(state, &key, &super::limits::denials(state)).await?;
+        }
+        _ => super::limits::succeeded(state, &format!("denials:{}", approval.user_id)).await?,
+    }
     let mut e = event(&approval.user_id, what, now);
     e.device_id = Some(device.id.clone());
     e.ip = Some(approval.ip.clone());

@@ -34,6 +34,50 @@ impl Policy {
     }
 }
 
+/// Wrong passwords per (normalised) username.
+pub fn password_per_user(state: &AppState) -> Policy {
+    let l = &state.settings.limits;
+    Policy {
+        max_failures: l.password_max_failures,
+        window: l.password_window.0,
+        block: l.password_block.0,
+        max_block: l.max_block.0,
+    }
+}
+
+/// Wrong passwords per client address (any username).
+pub fn password_per_ip(state: &AppState) -> Policy {
+    let l = &state.settings.limits;
+    Policy {
+        max_failures: l.ip_max_failures,
+        window: l.password_window.0,
+        block: l.password_block.0,
+        max_block: l.max_block.0,
+    }
+}
+
+/// Denials (and wrong numbers) in a row per user: a growing pause in pushes.
+pub fn denials(state: &AppState) -> Policy {
+    let l = &state.settings.limits;
+    Policy {
+        max_failures: l.denial_max,
+        window: l.max_block.0,
+        block: l.denial_block.0,
+        max_block: l.max_block.0,
+    }
+}
+
+/// After "this wasn't me": one strike mutes the user's pushes for the whole cool-down.
+pub fn fraud(state: &AppState) -> Policy {
+    let cooldown = state.settings.limits.fraud_cooldown.0;
+    Policy {
+        max_failures: 1,
+        window: cooldown,
+        block: cooldown,
+        max_block: cooldown,
+    }
+}
+
 /// Refuses with `429` + `Retry-After` while `key` is blocked.
 pub async fn ensure_open(state: &AppState, key: &str) -> Result<()> {
     let now = state.clock.now_ms();

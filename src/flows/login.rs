@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 
+use super::limits;
 use crate::audit::{event, kind};
 use crate::auth::password::Password;
 use crate::auth::secrets::{digest_secret, new_id, new_secret, random_below};
@@ -40,7 +41,23 @@ pub struct LoginStarted {
 
 /// Checks the password and opens a pending approval pushed to the user's devices.
 pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<LoginStarted> {
-    let user = authenticate(state, &attempt.username, attempt.password).await?;
+    // Guessing limits first, before any password work: per name (whether it exists or not,
+    // so the answer says nothing about existence) and per client address.
+    let name_key = format!("pwd-user:{}", attempt.username.trim().to_lowercase());
+    let ip_key = format!("pwd-ip:{}", attempt.context.ip);
+    limits::ensure_open(state, &name_key).await?;
+    limits::ensure_open(state, &ip_key).await?;
+    let user = match authenticate(state, &attempt.username, attempt.password).await {
+        Ok(user) => user,
+        Err(Error::InvalidCredentials) => {
+            limits::failed(state, &name_key, &limits::password_per_user(state)).await?;
+            limits::failed(state, &ip_key, &limits::password_per_ip(state)).await?;
+            return Err(Error::InvalidCredentials);
+        }
+        Err(other) => return Err(other),
+    };
+    limits::succeeded(state, &name_key).await?;
+    refuse_if_muted(state, &user, &attempt.context).await?;
     let devices = active_devices(state, &user).await?;
     if devices.is_empty() {
         return Err(Error::NoDevice);
@@ -105,6 +122,28 @@ pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<Logi
         expires_in: settings.ttl.0.as_secs(),
         interval: settings.poll_interval.0.as_secs().max(1),
     })
+}
+
+/// Anti-fatigue: while the user's pushes are muted (after "This wasn't me") or paused (after
+/// repeated denials), a login pushes nothing; the client gets 429 + Retry-After and the feed
+/// and the log say why.
+async fn refuse_if_muted(state: &AppState, user: &User, ctx: &LoginContext) -> Result<()> {
+    for (key, reason) in [
+        (format!("fraud:{}", user.id), "fraud_cooldown"),
+        (format!("denials:{}", user.id), "repeated_denials"),
+    ] {
+        if let Err(refused) = limits::ensure_open(state, &key).await {
+            tracing::warn!(user = %user.username, %reason, "login refused: pushes are muted");
+            let mut e = event(&user.id, kind::LOGIN_REFUSED, state.clock.now_ms());
+            e.ip = Some(ctx.ip.clone());
+            e.user_agent = Some(ctx.user_agent.clone());
+            e.detail =
+                Some(json!({ "reason": reason, "client_name": ctx.client_name }).to_string());
+            state.audit.record(e).await?;
+            return Err(refused);
+        }
+    }
+    Ok(())
 }
 
 /// The user this password belongs to, after the same argon2 work whatever the outcome.

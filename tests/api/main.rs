@@ -12,6 +12,7 @@ mod discovery;
 mod dpop;
 mod feed;
 mod keys;
+mod limits;
 mod login;
 mod notify;
 mod phone;
