@@ -1,31 +1,50 @@
 //! `POST /v1/login`: a password in, a pending approval out.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ClientInfo, DpopHeader};
 use crate::domain::LoginContext;
+use crate::error::ErrorBody;
 use crate::error::Result;
 use crate::flows::dpop::{current_nonce, request_key};
-use crate::flows::login::{LoginAttempt, start_login};
+use crate::flows::login::{LoginAttempt, LoginStarted, start_login};
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/login", post(login))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login))
 }
 
-#[derive(Deserialize)]
+/// The login request.
+#[derive(Deserialize, ToSchema)]
 struct LoginBody {
     username: String,
     password: String,
     client_name: Option<String>,
 }
 
+/// Checks the password and pushes an approval to the user's devices (CIBA backchannel
+/// authentication). With DPoP on, a `DPoP` proof binds the approval to the client's key.
+#[utoipa::path(
+    post,
+    path = "/v1/login",
+    tag = "client",
+    request_body(content = LoginBody, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Approval pending on the user's devices", body = LoginStarted),
+        (status = 400, description = "Malformed body or DPoP proof", body = ErrorBody),
+        (status = 401, description = "Unknown user or wrong password", body = ErrorBody),
+        (status = 403, description = "The user has no active device", body = ErrorBody),
+        (status = 429, description = "Too many attempts", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn login(
     State(state): State<AppState>,
