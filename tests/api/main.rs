@@ -14,6 +14,7 @@ mod feed;
 mod keys;
 mod login;
 mod notify;
+mod openapi;
 mod phone;
 mod tls;
 mod token;
