@@ -45,7 +45,7 @@ struct FeedParams {
     limit: Option<String>,
     /// The `next` cursor of the previous page. Ignored by the stream.
     before: Option<String>,
-    /// Only events of these kinds (comma-separated).
+    /// Only events of this kind (`approved`, `token_used`, …).
     kind: Option<String>,
     /// Only events of this session.
     sid: Option<String>,

@@ -36,10 +36,11 @@ struct LoginBody {
     post,
     path = "/v1/login",
     tag = "client",
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) to bind the login to the client's key")),
     request_body(content = LoginBody, content_type = "application/json"),
     responses(
         (status = 202, description = "Approval pending on the user's devices", body = LoginStarted),
-        (status = 400, description = "Malformed body or DPoP proof", body = ErrorBody),
+        (status = 400, description = "Malformed body (`invalid_request`) or DPoP proof (`invalid_dpop_proof`, `use_dpop_nonce`)", body = ErrorBody),
         (status = 401, description = "Unknown user or wrong password", body = ErrorBody),
         (status = 403, description = "The user has no active device", body = ErrorBody),
         (status = 429, description = "Too many attempts", body = ErrorBody),

@@ -63,9 +63,11 @@ async fn revoke_token(
     path = "/v1/logout",
     tag = "client",
     security(("bearer" = []), ("dpop" = [])),
+    params(("DPoP" = Option<String>, Header, description = "The DPoP proof, for `Authorization: DPoP`")),
     responses(
         (status = 204, description = "Session ended"),
-        (status = 401, description = "Missing, invalid or already ended token", body = ErrorBody),
+        (status = 400, description = "Malformed or repeated DPoP header (`invalid_dpop_proof`)", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or already ended token, or a refused DPoP proof", body = ErrorBody),
     )
 )]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode> {

@@ -63,14 +63,14 @@ impl WaitParam {
     post,
     path = "/v1/token",
     tag = "client",
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof; required for a login or session bound to a key")),
     request_body(content(
         (TokenParams = "application/x-www-form-urlencoded"),
         (TokenParams = "application/json"),
     )),
     responses(
         (status = 200, description = "Tokens issued (`Cache-Control: no-store`)", body = TokenResponse),
-        (status = 400, description = "`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `invalid_request`, `unsupported_grant_type`", body = ErrorBody),
-        (status = 401, description = "Missing or invalid DPoP proof", body = ErrorBody),
+        (status = 400, description = "`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `invalid_request`, `unsupported_grant_type`, `invalid_dpop_proof`, `use_dpop_nonce`", body = ErrorBody),
         (status = 415, description = "Neither a form nor JSON", body = ErrorBody),
     )
 )]

@@ -29,10 +29,16 @@ pub fn router() -> OpenApiRouter<AppState> {
     path = "/v1/verify",
     tag = "resource",
     security(("bearer" = []), ("dpop" = [])),
+    params(
+        ("X-Forwarded-Method" = Option<String>, Header, description = "Method of the original request (or `X-Original-Method`)"),
+        ("X-Forwarded-Proto" = Option<String>, Header, description = "Scheme of the original request (DPoP only)"),
+        ("X-Forwarded-Host" = Option<String>, Header, description = "Host of the original request"),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "Path and query of the original request (or `X-Original-URI`)"),
+        ("DPoP" = Option<String>, Header, description = "The client's DPoP proof, for `Authorization: DPoP`"),
+    ),
     responses(
         (status = 200, description = "Valid; the user is in `X-Auth-User`, `X-Auth-Subject` and `X-Auth-Session`"),
-        (status = 401, description = "Missing, invalid, expired or revoked token (with a `WWW-Authenticate` challenge)", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a refused DPoP proof (`invalid_token`, `invalid_dpop_proof`, with a `WWW-Authenticate` challenge)", body = ErrorBody),
     )
 )]
 async fn verify(

@@ -178,10 +178,11 @@ fn no_route_is_registered_outside_the_openapi_router() {
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         for (number, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            if code.contains("OpenApiRouter::new()") {
-                continue;
-            }
+            let code = line
+                .split("//")
+                .next()
+                .unwrap_or("")
+                .replace("OpenApiRouter::new()", "");
             if let Some(call) = forbidden.iter().find(|f| code.contains(**f)) {
                 offenders.push(format!(
                     "{}:{}: {call}",
