@@ -112,7 +112,7 @@ async fn every_documented_operation_is_served() {
     let documented = operations(&document);
     assert!(documented.len() >= KNOWN.len());
     for (method, path) in &documented {
-        let concrete = path.replace("{id}", "unknown").replace("{sid}", "unknown");
+        let concrete = concrete_path(path);
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let response = app
             .client
@@ -144,6 +144,20 @@ async fn the_test_endpoint_is_documented_only_when_mounted() {
         let with: Value = served_document();
         with["paths"].as_object().unwrap().len()
     });
+}
+
+/// `path` with each `{parameter}` replaced by a value no stored row has.
+fn concrete_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') && segment.ends_with('}') {
+                "unknown"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Every `.rs` file under `dir`.
@@ -295,4 +309,115 @@ fn docs_api_md_has_the_table_of_the_current_document() {
         current, table,
         "docs/api.md is out of date: run NOD_WRITE_API_DOCS=1 cargo test docs_api_md"
     );
+}
+
+/// Checks that `value` has every required property of schema `name` and no property it lacks.
+fn assert_conforms(document: &Value, name: &str, value: &Value) {
+    let schema = &document["components"]["schemas"][name];
+    let properties = schema["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("schema {name} has properties"));
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("{name}: {value} is an object"));
+    for key in object.keys() {
+        assert!(
+            properties.contains_key(key),
+            "{name} lacks `{key}`: {value}"
+        );
+    }
+    for required in schema["required"].as_array().into_iter().flatten() {
+        let required = required.as_str().unwrap();
+        assert!(
+            object.contains_key(required),
+            "{value} lacks `{required}` of {name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_documented_schemas_match_what_the_endpoints_send() {
+    let app = spawn_app().await;
+    let document: Value = app.get_json("/openapi.json").await;
+    let phone = app.user_with_phone("alice").await;
+
+    let login = app.login("alice", crate::helpers::PASSWORD).await;
+    assert_eq!(login.status(), 202);
+    let started: Value = login.json().await.unwrap();
+    assert_conforms(&document, "LoginStarted", &started);
+
+    let approvals = app
+        .client
+        .get(app.url("/v1/device/approvals"))
+        .bearer_auth(&phone.secret)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_conforms(&document, "ApprovalList", &approvals);
+    assert_conforms(&document, "PendingApproval", &approvals["approvals"][0]);
+
+    let notifications: Value = app.get_json("/v1/test/notifications?username=alice").await;
+    assert_conforms(&document, "SentNotification", &notifications[0]);
+
+    let approval_id = approvals["approvals"][0]["id"].as_str().unwrap();
+    let binding_code = started["binding_code"].as_str().unwrap();
+    let decided = app
+        .decide(
+            &phone,
+            approval_id,
+            serde_json::json!({"decision": "approve", "binding_code": binding_code}),
+        )
+        .await;
+    assert_eq!(decided.status(), 200);
+    assert_conforms(&document, "DecisionResult", &decided.json().await.unwrap());
+
+    let token = app
+        .poll_token(started["auth_req_id"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(token.status(), 200);
+    let token: Value = token.json().await.unwrap();
+    assert_conforms(&document, "TokenResponse", &token);
+
+    let verified = app
+        .client
+        .get(app.url("/v1/verify"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 200);
+
+    let device_get = |path: &'static str| {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(&phone.secret)
+            .send()
+    };
+    let sessions: Value = device_get("/v1/device/sessions")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_conforms(&document, "SessionList", &sessions);
+    assert_conforms(&document, "SessionSummary", &sessions["sessions"][0]);
+    let feed: Value = device_get("/v1/device/feed")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_conforms(&document, "FeedPage", &feed);
+    let events = feed["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    for event in events {
+        assert_conforms(&document, "EventView", event);
+    }
+
+    let refused = app.client.post(app.url("/v1/logout")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_conforms(&document, "ErrorBody", &refused.json().await.unwrap());
 }
