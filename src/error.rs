@@ -94,10 +94,13 @@ pub enum Error {
 /// Shorthand for results of use cases and handlers.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    error_description: String,
+/// The body of every API error (RFC 6749 §5.2 shape).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A machine-readable code: `invalid_request`, `invalid_grant`, `not_found`…
+    pub error: &'static str,
+    /// A human-readable explanation, never an internal detail.
+    pub error_description: String,
 }
 
 impl Error {

@@ -18,7 +18,8 @@
 //! - [`notify`]: the `Notifier` trait, its providers and the registry that dispatches.
 //! - [`flows`]: use cases shared by the API and the CLI (login, decide, redeem, refresh, use a
 //!   token, revoke sessions, read the feed, provision).
-//! - [`api`]: the JSON endpoints, one module per group, and their extractors.
+//! - [`api`]: the JSON endpoints, one module per group, and their extractors; each registers its
+//!   handlers with their `#[utoipa::path]` operations, which make up `/openapi.json`.
 //! - [`app`], [`state`], [`config`], [`clock`], [`error`], [`telemetry`], [`cli`]: wiring.
 
 pub mod api;

@@ -1,29 +1,43 @@
 //! The phone's API (`Authorization: Bearer <device secret>`): pending approvals and decisions.
 //! A device sees only its own user's approvals; any other id is `404`.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ApiJson, DeviceAuth};
 use crate::domain::{BindingCode, Decision};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::flows::approval::{PendingApproval, decide, pending_for};
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/device/approvals", get(list_approvals))
-        .route("/v1/device/approvals/{id}", post(decide_approval))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_approvals))
+        .routes(routes!(decide_approval))
 }
 
-#[derive(Serialize)]
+/// The approvals waiting for this device's user.
+#[derive(Serialize, ToSchema)]
 struct ApprovalList {
     approvals: Vec<PendingApproval>,
 }
 
+/// The pending approvals of the device's user.
+#[utoipa::path(
+    get,
+    path = "/v1/device/approvals",
+    tag = "device",
+    security(("device" = [])),
+    responses(
+        (status = 200, description = "Pending approvals", body = ApprovalList),
+        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn list_approvals(
     State(state): State<AppState>,
@@ -34,18 +48,39 @@ async fn list_approvals(
     }))
 }
 
-#[derive(Deserialize)]
+/// `decision` is `approve` (with the `binding_code` shown on the login screen), `deny` or
+/// `fraud`.
+#[derive(Deserialize, ToSchema)]
 struct DecisionBody {
     decision: String,
     binding_code: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The approval's state after the decision.
+#[derive(Serialize, ToSchema)]
 struct DecisionResult {
     id: String,
     state: &'static str,
 }
 
+/// Approves, denies or reports a login as fraud.
+#[utoipa::path(
+    post,
+    path = "/v1/device/approvals/{id}",
+    tag = "device",
+    security(("device" = [])),
+    params(("id" = String, Path, description = "The approval id")),
+    request_body(content = DecisionBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Decision recorded", body = DecisionResult),
+        (status = 400, description = "Malformed decision", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 404, description = "No such approval for this device's user", body = ErrorBody),
+        (status = 409, description = "Already decided", body = ErrorBody),
+        (status = 410, description = "Expired", body = ErrorBody),
+        (status = 422, description = "Wrong binding code; the login is denied", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(approval_id = %id))]
 async fn decide_approval(
     State(state): State<AppState>,

@@ -4,17 +4,19 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::DeviceAuth;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::flows::feed::{self, EventView, FeedPage, PageRequest};
 use crate::state::AppState;
 use crate::store::AuditEvent;
@@ -23,10 +25,10 @@ use crate::store::AuditEvent;
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/device/feed", get(list_feed))
-        .route("/v1/device/feed/stream", get(stream_feed))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_feed))
+        .routes(routes!(stream_feed))
 }
 
 /// A query string that rejects into our error shape (never axum's plain-text default).
@@ -36,14 +38,33 @@ struct ApiQuery<T>(T);
 
 /// `?limit=&before=&kind=&sid=`, as text: `flows::feed` parses it so every bad value gets a
 /// message of ours.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FeedParams {
+    /// Page size, 1 to 200 (default 50). Ignored by the stream.
     limit: Option<String>,
+    /// The `next` cursor of the previous page. Ignored by the stream.
     before: Option<String>,
+    /// Only events of this kind (`approved`, `token_used`, …).
     kind: Option<String>,
+    /// Only events of this session.
     sid: Option<String>,
 }
 
+/// The user's events, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/device/feed",
+    tag = "device",
+    security(("device" = [])),
+    params(FeedParams),
+    responses(
+        (status = 200, description = "One page of events", body = FeedPage),
+        (status = 400, description = "Bad limit, cursor or kind", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 404, description = "Cursor or session not this user's", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn list_feed(
     State(state): State<AppState>,
@@ -59,6 +80,24 @@ async fn list_feed(
     Ok(Json(feed::page(&state, &device.user_id, request).await?))
 }
 
+/// The user's events live, as Server-Sent Events (`id`, `event` = kind, `data` = the event as
+/// JSON); resumes after `Last-Event-ID`.
+#[utoipa::path(
+    get,
+    path = "/v1/device/feed/stream",
+    tag = "device",
+    security(("device" = [])),
+    params(
+        FeedParams,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
+    ),
+    responses(
+        (status = 200, description = "An event stream; each `data` is one event", content_type = "text/event-stream", body = EventView),
+        (status = 400, description = "Bad kind or Last-Event-ID", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 404, description = "Session not this user's", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn stream_feed(
     State(state): State<AppState>,

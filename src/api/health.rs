@@ -1,28 +1,44 @@
 //! Probes for orchestrators and load balancers: `/healthz` (the process answers) and `/readyz`
 //! (it can do its job: the database answers and a signing key is loaded).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
 /// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain"))
+)]
 async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: `200` when the database answers and a signing key is loaded, `503` otherwise,
 /// with what failed (never why in detail: that goes to the log).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "`{\"ready\":true,\"database\":true,\"keys\":true}`", body = Object),
+        (status = 503, description = "Not ready: which of `database` and `keys` failed", body = Object),
+    )
+)]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = match state.store.ping().await {
         Ok(()) => true,

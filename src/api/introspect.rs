@@ -1,33 +1,52 @@
 //! `POST /v1/introspect` (RFC 7662): resource servers authenticate with HTTP Basic; the answer
 //! is the token's claims or `{"active":false}`. Every active answer is a recorded use.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ClientInfo, FormOrJson};
-use crate::error::Result;
+use crate::error::{ErrorBody, Result};
 use crate::flows::usage::{Presented, UseContext, use_token};
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/introspect", post(introspect))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(introspect))
 }
 
-#[derive(Deserialize)]
+/// An introspection request (RFC 7662 §2.1).
+#[derive(Deserialize, ToSchema)]
 struct IntrospectParams {
     token: Option<String>,
     #[allow(dead_code)] // accepted per RFC 7662; only access tokens are introspected
     token_type_hint: Option<String>,
 }
 
+/// The claims of an access token for a resource server, or `{"active":false}`.
+#[utoipa::path(
+    post,
+    path = "/v1/introspect",
+    tag = "resource",
+    security(("basic" = [])),
+    request_body(content(
+        (IntrospectParams = "application/x-www-form-urlencoded"),
+        (IntrospectParams = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "`{\"active\":false}`, or `active: true` with `sub`, `username`, `sid`, `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`, `client_id`, `token_type` and `cnf` for DPoP-bound tokens", body = Object),
+        (status = 400, description = "No token", body = ErrorBody),
+        (status = 401, description = "Resource server authentication failed (`invalid_client`)", body = ErrorBody),
+    )
+)]
 async fn introspect(
     State(state): State<AppState>,
     client: ClientInfo,

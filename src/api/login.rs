@@ -1,36 +1,57 @@
 //! `POST /v1/login`: a password in, a pending approval out; `POST /v1/login/totp`: a code from
 //! the authenticator app approves it (the offline fallback) and the tokens come back at once.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ClientInfo, DpopHeader};
 use crate::domain::LoginContext;
 use crate::error::Error;
+use crate::error::ErrorBody;
 use crate::error::Result;
 use crate::flows::dpop::{current_nonce, request_key};
-use crate::flows::login::{LoginAttempt, start_login};
+use crate::flows::login::{LoginAttempt, LoginStarted, start_login};
+use crate::flows::token::TokenResponse;
 use crate::flows::totp::{TotpCode, login_with_totp};
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/login", post(login))
-        .route("/v1/login/totp", post(login_totp))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(login_totp))
 }
 
-#[derive(Deserialize)]
+/// The login request.
+#[derive(Deserialize, ToSchema)]
 struct LoginBody {
     username: String,
     password: String,
     client_name: Option<String>,
 }
 
+/// Checks the password and pushes an approval to the user's devices (CIBA backchannel
+/// authentication). With DPoP on, a `DPoP` proof binds the approval to the client's key.
+#[utoipa::path(
+    post,
+    path = "/v1/login",
+    tag = "client",
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) to bind the login to the client's key")),
+    request_body(content = LoginBody, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Approval pending on the user's devices", body = LoginStarted),
+        (status = 400, description = "Malformed body (`invalid_request`) or DPoP proof (`invalid_dpop_proof`, `use_dpop_nonce`)", body = ErrorBody),
+        (status = 401, description = "Unknown user or wrong password", body = ErrorBody),
+        (status = 403, description = "The user has no active device", body = ErrorBody),
+        (status = 429, description = "Too many attempts", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn login(
     State(state): State<AppState>,
@@ -61,12 +82,28 @@ async fn login(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+/// A code from the authenticator app for a pending login.
+#[derive(Deserialize, ToSchema)]
 struct TotpBody {
+    /// The `auth_req_id` of the pending login.
     auth_req_id: String,
+    /// The six digits the authenticator app shows.
     code: String,
 }
 
+/// The offline fallback: a TOTP code approves the pending login, and the tokens come back.
+#[utoipa::path(
+    post,
+    path = "/v1/login/totp",
+    tag = "client",
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof, required when the login was bound to a key")),
+    request_body(content = TotpBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Approved with the code: the token response (amr pwd, otp)", body = TokenResponse),
+        (status = 400, description = "Malformed code (`invalid_request`); wrong, replayed or late code, or a login that is not pending (`invalid_grant`)", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes for this user", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn login_totp(
     State(state): State<AppState>,

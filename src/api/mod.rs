@@ -1,5 +1,7 @@
 //! The JSON API: one module per endpoint group, each with its own `router()`; this file merges
 //! them and adds the layers every route shares (body limit, timeout, tracing, JSON fallbacks).
+//! Routes are registered through utoipa's `OpenApiRouter`, so the same registration builds the
+//! router and the `/openapi.json` document (see [`openapi`]).
 
 mod device;
 pub mod extract;
@@ -8,6 +10,7 @@ mod health;
 mod introspect;
 mod login;
 mod observe;
+pub mod openapi;
 mod request_id;
 mod revoke;
 mod sessions;
@@ -16,12 +19,15 @@ mod token;
 mod verify;
 mod wellknown;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, Request, StatusCode};
+use axum::{Extension, Router};
 use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::Error;
 use crate::state::AppState;
@@ -29,22 +35,12 @@ use crate::state::AppState;
 /// The whole HTTP surface of nod.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    let mut router = Router::new()
-        .merge(login::router())
-        .merge(token::router())
-        .merge(device::router())
-        .merge(verify::router())
-        .merge(introspect::router())
-        .merge(revoke::router())
-        .merge(feed::router())
-        .merge(sessions::router())
-        .merge(wellknown::router())
-        .merge(health::router())
-        .merge(observe::router());
-    if settings.notify.test_endpoint {
-        router = router.merge(testing::router());
-    }
+    let (router, document) = documented_routes(settings.notify.test_endpoint).split_for_parts();
+    // Rendering cannot fail for a document of plain strings and maps; an empty body would show
+    // up in the tests at once.
+    let json = document.to_json().unwrap_or_default();
     router
+        .layer(Extension(openapi::Document(json.into())))
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(axum::middleware::from_fn(observe::track))
@@ -62,6 +58,33 @@ pub fn router(state: AppState) -> Router {
             request_id::Counter::new(),
         ))
         .with_state(state)
+}
+
+/// Every route of the API with its OpenAPI operation, from one registration. The test-only
+/// endpoint is included only when it is mounted.
+pub fn documented_routes(test_endpoint: bool) -> OpenApiRouter<AppState> {
+    let mut router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(login::router())
+        .merge(token::router())
+        .merge(device::router())
+        .merge(verify::router())
+        .merge(introspect::router())
+        .merge(revoke::router())
+        .merge(feed::router())
+        .merge(sessions::router())
+        .merge(wellknown::router())
+        .merge(health::router())
+        .merge(observe::router())
+        .routes(routes!(openapi::openapi_json));
+    if test_endpoint {
+        router = router.merge(testing::router());
+    }
+    router
+}
+
+/// The OpenAPI document of the API as configured (with the test endpoint or without).
+pub fn openapi_document(test_endpoint: bool) -> utoipa::openapi::OpenApi {
+    documented_routes(test_endpoint).into_openapi()
 }
 
 /// The span of one request: method and route pattern only. The raw URI is never logged, since

@@ -1,33 +1,50 @@
 //! `POST /v1/revoke` (RFC 7009) and `POST /v1/logout`: a client ends its own session.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{FormOrJson, TokenScheme, access_token, dpop_proof};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::flows::session::{RevokedBy, revoke};
 use crate::flows::token::revoke_any;
 use crate::flows::usage::{Presented, check};
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/revoke", post(revoke_token))
-        .route("/v1/logout", post(logout))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(revoke_token))
+        .routes(routes!(logout))
 }
 
-#[derive(Deserialize)]
+/// A revocation request (RFC 7009 §2.1): an access or refresh token.
+#[derive(Deserialize, ToSchema)]
 struct RevokeParams {
     token: Option<String>,
     #[allow(dead_code)] // RFC 7009 allows the hint; nod tells the kinds apart itself
     token_type_hint: Option<String>,
 }
 
+/// Revokes the session of an access or refresh token; unknown tokens are not an error.
+#[utoipa::path(
+    post,
+    path = "/v1/revoke",
+    tag = "client",
+    request_body(content(
+        (RevokeParams = "application/x-www-form-urlencoded"),
+        (RevokeParams = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke: `{}`", body = Object),
+        (status = 400, description = "No token", body = ErrorBody),
+    )
+)]
 async fn revoke_token(
     State(state): State<AppState>,
     FormOrJson(params): FormOrJson<RevokeParams>,
@@ -40,6 +57,19 @@ async fn revoke_token(
     Ok(Json(json!({})))
 }
 
+/// Ends the session of the presented access token.
+#[utoipa::path(
+    post,
+    path = "/v1/logout",
+    tag = "client",
+    security(("bearer" = []), ("dpop" = [])),
+    params(("DPoP" = Option<String>, Header, description = "The DPoP proof, for `Authorization: DPoP`")),
+    responses(
+        (status = 204, description = "Session ended"),
+        (status = 400, description = "Malformed or repeated DPoP header (`invalid_dpop_proof`)", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or already ended token, or a refused DPoP proof", body = ErrorBody),
+    )
+)]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode> {
     let proof = dpop_proof(&headers)?;
     let url = format!("{}/v1/logout", state.settings.server.public_url.as_str());

@@ -1,35 +1,50 @@
 //! The phone's view of its user's sessions: list them, revoke one, revoke all. A session that
 //! is not this device's user's — or is unknown, or already ended — is `404`.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::DeviceAuth;
-use crate::error::Result;
+use crate::error::{ErrorBody, Result};
 use crate::flows::session::{self, RevokedBy};
 use crate::state::AppState;
 use crate::store::SessionSummary;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/device/sessions", get(list_sessions))
-        .route("/v1/device/sessions/revoke-all", post(revoke_all))
-        .route("/v1/device/sessions/{sid}/revoke", post(revoke_one))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_all))
+        .routes(routes!(revoke_one))
 }
 
-#[derive(Serialize)]
+/// The user's active sessions.
+#[derive(Serialize, ToSchema)]
 struct SessionList {
     sessions: Vec<SessionSummary>,
 }
 
-#[derive(Serialize)]
+/// What was revoked: a session id, or how many sessions.
+#[derive(Serialize, ToSchema)]
 struct Revoked<T> {
     revoked: T,
 }
 
+/// The active sessions of the device's user, with their use so far.
+#[utoipa::path(
+    get,
+    path = "/v1/device/sessions",
+    tag = "device",
+    security(("device" = [])),
+    responses(
+        (status = 200, description = "Active sessions", body = SessionList),
+        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn list_sessions(
     State(state): State<AppState>,
@@ -40,6 +55,19 @@ async fn list_sessions(
     Ok(Json(SessionList { sessions }))
 }
 
+/// Ends one session of the device's user.
+#[utoipa::path(
+    post,
+    path = "/v1/device/sessions/{sid}/revoke",
+    tag = "device",
+    security(("device" = [])),
+    params(("sid" = String, Path, description = "The session id")),
+    responses(
+        (status = 200, description = "Revoked: `{\"revoked\": sid}`", body = Revoked<String>),
+        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 404, description = "Unknown, ended, or not this user's session", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(%sid))]
 async fn revoke_one(
     State(state): State<AppState>,
@@ -50,6 +78,17 @@ async fn revoke_one(
     Ok(Json(Revoked { revoked: sid }))
 }
 
+/// Ends every session of the device's user.
+#[utoipa::path(
+    post,
+    path = "/v1/device/sessions/revoke-all",
+    tag = "device",
+    security(("device" = [])),
+    responses(
+        (status = 200, description = "Revoked: `{\"revoked\": count}`", body = Revoked<usize>),
+        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn revoke_all(
     State(state): State<AppState>,

@@ -1,25 +1,40 @@
 //! `GET /v1/test/notifications?username=`: what the mock provider captured, for test suites in
 //! any language. Mounted only when `notify.test_endpoint = true`.
 
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorBody};
 use crate::notify::mock::SentNotification;
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/test/notifications", get(notifications))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(notifications))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Filter {
+    /// Only notifications for this user.
     username: Option<String>,
 }
 
+/// What the mock notifier captured. Present only when `notify.test_endpoint = true`.
+#[utoipa::path(
+    get,
+    path = "/v1/test/notifications",
+    tag = "testing",
+    params(Filter),
+    responses(
+        (status = 200, description = "Captured notifications, oldest first", body = Vec<SentNotification>),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+    )
+)]
 async fn notifications(
     State(state): State<AppState>,
     query: Result<Query<Filter>, axum::extract::rejection::QueryRejection>,

@@ -2,25 +2,29 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{DpopHeader, FormOrJson};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::flows::dpop::{current_nonce, request_key};
-use crate::flows::token::{CIBA_GRANT, redeem_ciba, refresh};
+use crate::flows::token::{CIBA_GRANT, TokenResponse, redeem_ciba, refresh};
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/token", post(token))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(token))
 }
 
-#[derive(Deserialize)]
+/// A token request: `grant_type` is the CIBA grant (`auth_req_id`, optional `wait` seconds to
+/// long-poll) or `refresh_token` (`refresh_token`).
+#[derive(Deserialize, ToSchema)]
 struct TokenParams {
     grant_type: Option<String>,
     auth_req_id: Option<String>,
@@ -29,7 +33,7 @@ struct TokenParams {
 }
 
 /// `wait` arrives as a string in forms and as a number (or string) in JSON.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
 enum WaitParam {
     Number(u64),
@@ -54,6 +58,22 @@ impl WaitParam {
     }
 }
 
+/// Redeems an approval (CIBA grant, optionally long-polling with `wait`) or a refresh token.
+#[utoipa::path(
+    post,
+    path = "/v1/token",
+    tag = "client",
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof; required for a login or session bound to a key")),
+    request_body(content(
+        (TokenParams = "application/x-www-form-urlencoded"),
+        (TokenParams = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Tokens issued (`Cache-Control: no-store`)", body = TokenResponse),
+        (status = 400, description = "`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `invalid_request`, `unsupported_grant_type`, `invalid_dpop_proof`, `use_dpop_nonce`", body = ErrorBody),
+        (status = 415, description = "Neither a form nor JSON", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn token(
     State(state): State<AppState>,

@@ -7,22 +7,40 @@
 //! the proxy describes it: `X-Forwarded-Method` (`htm`) and `X-Forwarded-Proto`,
 //! `X-Forwarded-Host` and `X-Forwarded-Uri` (`htu`). See docs/dpop.md.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ClientInfo, TokenScheme, access_token, dpop_proof};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::flows::usage::{Presented, UseContext, use_token};
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/verify", get(verify).post(verify).head(verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(verify))
 }
 
+/// Forward-auth: is the access token in `Authorization` good for this request?
+#[utoipa::path(
+    method(get, post, head),
+    path = "/v1/verify",
+    tag = "resource",
+    security(("bearer" = []), ("dpop" = [])),
+    params(
+        ("X-Forwarded-Method" = Option<String>, Header, description = "Method of the original request (or `X-Original-Method`)"),
+        ("X-Forwarded-Proto" = Option<String>, Header, description = "Scheme of the original request (DPoP only)"),
+        ("X-Forwarded-Host" = Option<String>, Header, description = "Host of the original request"),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "Path and query of the original request (or `X-Original-URI`)"),
+        ("DPoP" = Option<String>, Header, description = "The client's DPoP proof, for `Authorization: DPoP`"),
+    ),
+    responses(
+        (status = 200, description = "Valid; the user is in `X-Auth-User`, `X-Auth-Subject` and `X-Auth-Session`"),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a refused DPoP proof (`invalid_token`, `invalid_dpop_proof`, with a `WWW-Authenticate` challenge)", body = ErrorBody),
+    )
+)]
 async fn verify(
     State(state): State<AppState>,
     client: ClientInfo,

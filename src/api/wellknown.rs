@@ -1,10 +1,11 @@
 //! Discovery: the public signing keys and the OpenID-style metadata document.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::dpop::PROOF_ALGS;
 use crate::config::DpopMode;
@@ -12,16 +13,30 @@ use crate::flows::token::CIBA_GRANT;
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/.well-known/openid-configuration", get(configuration))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(jwks))
+        .routes(routes!(configuration))
 }
 
+/// The public keys that verify access tokens (RFC 7517 JWK Set).
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "discovery",
+    responses((status = 200, description = "`{\"keys\": [...]}`", body = Object))
+)]
 async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
     Json(state.keys.snapshot().jwks())
 }
 
+/// OpenID-style server metadata: issuer, endpoints, grants and algorithms.
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "discovery",
+    responses((status = 200, description = "Server metadata (RFC 8414 fields)", body = Object))
+)]
 async fn configuration(State(state): State<AppState>) -> Json<Value> {
     let base = state.settings.server.public_url.as_str();
     let algorithm = state

@@ -30,12 +30,12 @@ impl Channel {
         if !valid_name {
             return Err(format!("`{spec}` is not PROVIDER[=ADDRESS]"));
         }
-        if let Some(address) = address {
-            if address.is_empty() || address.len() > 2048 || address.chars().any(char::is_control) {
-                return Err(format!(
-                    "`{spec}`: the address is empty, too long or not text"
-                ));
-            }
+        if let Some(address) = address
+            && (address.is_empty() || address.len() > 2048 || address.chars().any(char::is_control))
+        {
+            return Err(format!(
+                "`{spec}`: the address is empty, too long or not text"
+            ));
         }
         Ok(Channel {
             provider: provider.to_owned(),

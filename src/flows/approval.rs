@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::store::{Approval, Device};
 
 /// A pending approval as the phone sees it: context, never the binding code.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PendingApproval {
     pub id: String,
     pub client_name: String,

@@ -27,7 +27,7 @@ pub struct LoginAttempt {
 }
 
 /// A pending approval, as the client app is told about it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LoginStarted {
     /// The secret the client redeems at `/v1/token`.
     pub auth_req_id: String,

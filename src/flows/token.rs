@@ -20,7 +20,7 @@ use crate::store::{Approval, RefreshOutcome, RefreshToken, Session, User};
 pub const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
 
 /// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,

@@ -17,7 +17,7 @@ use crate::clock::Clock;
 const CAPACITY: usize = 10_000;
 
 /// A captured notification, as test suites read it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SentNotification {
     pub device_id: String,
     pub username: String,

@@ -131,7 +131,7 @@ pub struct AuditEvent {
 }
 
 /// A session as the phone lists it, with its use so far.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct SessionSummary {
     pub id: String,
     pub client_name: String,

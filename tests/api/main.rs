@@ -15,6 +15,7 @@ mod keys;
 mod limits;
 mod login;
 mod notify;
+mod openapi;
 mod phone;
 mod proxy;
 mod tls;

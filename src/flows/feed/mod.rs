@@ -22,7 +22,7 @@ pub const MAX_LIMIT: u32 = 200;
 
 /// One event as clients see it: times in Unix ms, `detail` as a JSON object, absent fields
 /// omitted. The owner's user id is left out: the caller already knows whose feed it reads.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub id: i64,
     pub at: i64,
@@ -75,7 +75,7 @@ impl From<&AuditEvent> for EventView {
 }
 
 /// One page of the feed and where the next (older) one starts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeedPage {
     pub events: Vec<EventView>,
     /// Pass as `before` for the next page; `null` on the last page.

@@ -1,0 +1,94 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document of the whole API.
+//!
+//! The document is not written by hand: every module registers its handlers through
+//! [`OpenApiRouter`](utoipa_axum::router::OpenApiRouter) with `routes!`, which adds the route to
+//! the router and its `#[utoipa::path]` operation to the document in one step, so the two cannot
+//! drift apart. Modules never call `.route(...)` (an undocumented route);
+//! `tests/api/openapi.rs` checks that.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The parts of the document that belong to no single handler: info, tags, security schemes
+/// and the error body every operation shares.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "nod",
+        description = "Push-approved logins: a password starts a login (CIBA), the user's phone \
+                       approves it, the client redeems tokens; resource servers verify them. \
+                       Errors are RFC 6749 JSON: `{\"error\", \"error_description\"}`."
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "client", description = "Client apps: log in, redeem and refresh tokens, log out"),
+        (name = "device", description = "The phone: approvals, feed, sessions (bearer device secret)"),
+        (name = "resource", description = "Resource servers and proxies: verify and introspect tokens"),
+        (name = "discovery", description = "Keys and server metadata"),
+        (name = "operations", description = "Health, readiness, metrics and this document"),
+        (name = "testing", description = "Only with `notify.test_endpoint = true`"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `device`: the phone's secret as a bearer token; `bearer`/`dpop`: an access token;
+/// `basic`: a resource server's name and secret.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |description: &str| {
+            let mut scheme = Http::new(HttpAuthScheme::Bearer);
+            scheme.description = Some(description.to_owned());
+            SecurityScheme::Http(scheme)
+        };
+        components.add_security_scheme(
+            "device",
+            bearer("`Authorization: Bearer <device secret>`, issued when the phone is paired"),
+        );
+        components.add_security_scheme(
+            "bearer",
+            bearer("`Authorization: Bearer <access token>` from `/v1/token`"),
+        );
+        // OpenAPI has no `DPoP` HTTP scheme: describe the header instead.
+        components.add_security_scheme(
+            "dpop",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Authorization: DPoP <access token>` plus a `DPoP` proof header (RFC 9449)",
+            ))),
+        );
+        let mut basic = Http::new(HttpAuthScheme::Basic);
+        basic.description = Some("A resource server's name and secret".into());
+        components.add_security_scheme("basic", SecurityScheme::Http(basic));
+    }
+}
+
+/// The rendered document, shared by every request.
+#[derive(Clone)]
+pub struct Document(pub Arc<str>);
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object))
+)]
+pub async fn openapi_json(Extension(document): Extension<Document>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        document.0.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,424 @@
+//! `/openapi.json`: the document is OpenAPI 3.1, lists every route the app serves, and
+//! docs/api.md is the table generated from it.
+//!
+//! axum cannot list its routes, so "no route missing from the document" is checked three ways:
+//! routes are registered only through `OpenApiRouter::routes` (a source scan refuses plain
+//! `.route(...)` calls anywhere in `src/`), every documented operation answers with something
+//! other than the unmatched-route fallback, and the endpoints of SPEC §2 and §3 are present.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The endpoints of SPEC §2 and §3 that nod implements, plus operations and discovery.
+const KNOWN: &[(&str, &str)] = &[
+    ("post", "/v1/login"),
+    ("post", "/v1/login/totp"),
+    ("post", "/v1/token"),
+    ("post", "/v1/revoke"),
+    ("post", "/v1/logout"),
+    ("post", "/v1/introspect"),
+    ("get", "/v1/verify"),
+    ("post", "/v1/verify"),
+    ("head", "/v1/verify"),
+    ("get", "/.well-known/jwks.json"),
+    ("get", "/.well-known/openid-configuration"),
+    ("get", "/v1/device/approvals"),
+    ("post", "/v1/device/approvals/{id}"),
+    ("get", "/v1/device/feed"),
+    ("get", "/v1/device/feed/stream"),
+    ("get", "/v1/device/sessions"),
+    ("post", "/v1/device/sessions/{sid}/revoke"),
+    ("post", "/v1/device/sessions/revoke-all"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+    ("get", "/v1/test/notifications"),
+];
+
+/// Every `(method, path)` of a document.
+fn operations(document: &Value) -> BTreeSet<(String, String)> {
+    let paths = document["paths"].as_object().expect("paths object");
+    paths
+        .iter()
+        .flat_map(|(path, item)| {
+            METHODS
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(move |m| ((*m).to_owned(), path.clone()))
+        })
+        .collect()
+}
+
+fn served_document() -> Value {
+    serde_json::to_value(nod::api::openapi_document(true)).expect("document as JSON")
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_json_and_describes_itself() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let document: Value = response.json().await.unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["info"]["title"], "nod");
+    assert!(document["paths"]["/openapi.json"]["get"].is_object());
+    for scheme in ["device", "bearer", "dpop", "basic"] {
+        assert!(
+            document["components"]["securitySchemes"][scheme].is_object(),
+            "security scheme {scheme} missing"
+        );
+    }
+    assert!(document["components"]["schemas"]["ErrorBody"].is_object());
+}
+
+#[tokio::test]
+async fn every_known_endpoint_is_in_the_document() {
+    let app = spawn_app().await;
+    let document: Value = app.get_json("/openapi.json").await;
+    let documented = operations(&document);
+    for (method, path) in KNOWN {
+        assert!(
+            documented.contains(&((*method).to_owned(), (*path).to_owned())),
+            "{} {path} is not in /openapi.json",
+            method.to_uppercase()
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    // Without credentials no handler answers 404 or 405: those come only from the fallbacks of
+    // an unmatched path or method.
+    let app = spawn_app().await;
+    let document: Value = app.get_json("/openapi.json").await;
+    let documented = operations(&document);
+    assert!(documented.len() >= KNOWN.len());
+    for (method, path) in &documented {
+        let concrete = concrete_path(path);
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let response = app
+            .client
+            .request(method.clone(), app.url(&concrete))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert!(
+            status != 404 && status != 405,
+            "{method} {path} is documented but answered {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_test_endpoint_is_documented_only_when_mounted() {
+    let app = spawn_app_with(|s| s.notify.test_endpoint = false).await;
+    let document: Value = app.get_json("/openapi.json").await;
+    assert!(document["paths"].get("/v1/test/notifications").is_none());
+    let response = app
+        .client
+        .get(app.url("/v1/test/notifications"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(document["paths"].as_object().unwrap().len() + 1, {
+        let with: Value = served_document();
+        with["paths"].as_object().unwrap().len()
+    });
+}
+
+/// `path` with each `{parameter}` replaced by a value no stored row has.
+fn concrete_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') && segment.ends_with('}') {
+                "unknown"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_route_is_registered_outside_the_openapi_router() {
+    // `OpenApiRouter::routes(routes!(handler))` adds the route and its operation together;
+    // these calls add a route the document would not know about.
+    let forbidden = [
+        ".route(",
+        ".route_service(",
+        ".nest(",
+        ".nest_service(",
+        "axum::routing",
+        "Router::new()",
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    assert!(files.len() > 20);
+    let mut offenders = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let code = line
+                .split("//")
+                .next()
+                .unwrap_or("")
+                .replace("OpenApiRouter::new()", "");
+            if let Some(call) = forbidden.iter().find(|f| code.contains(**f)) {
+                offenders.push(format!(
+                    "{}:{}: {call}",
+                    file.strip_prefix(root).unwrap().display(),
+                    number + 1
+                ));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "routes registered without an OpenAPI operation (use OpenApiRouter::routes with \
+         routes!(handler) and #[utoipa::path]):\n{}",
+        offenders.join("\n")
+    );
+}
+
+/// The schema a response's body refers to (or its type), in backticks.
+fn body_name(response: &Value) -> Option<String> {
+    let (content_type, media) = response["content"].as_object()?.iter().next()?;
+    let schema = &media["schema"];
+    let name = match (schema["$ref"].as_str(), schema["type"].as_str()) {
+        (Some(reference), _) => reference.rsplit('/').next()?.to_owned(),
+        (None, Some("array")) => {
+            let item = schema["items"]["$ref"].as_str()?.rsplit('/').next()?;
+            format!("[{item}]")
+        }
+        (None, Some(kind)) => kind.to_owned(),
+        _ => return None,
+    };
+    Some(format!("`{name}` ({content_type})"))
+}
+
+/// docs/api.md's table, rendered from the document.
+fn api_table(document: &Value) -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let mut table = String::from(
+        "| Method | Path | Auth | Success | Errors | What it does |\n|---|---|---|---|---|---|\n",
+    );
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in METHODS {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let auth = operation["security"]
+                .as_array()
+                .map(|alternatives| {
+                    alternatives
+                        .iter()
+                        .flat_map(|a| a.as_object().unwrap().keys().cloned())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                })
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| "—".to_owned());
+            let mut success = Vec::new();
+            let mut errors = Vec::new();
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('2') {
+                    success.push(match body_name(response) {
+                        Some(name) => format!("{status} {name}"),
+                        None => status.clone(),
+                    });
+                } else {
+                    errors.push(status.clone());
+                }
+            }
+            let summary = operation["summary"].as_str().unwrap_or("");
+            table.push_str(&format!(
+                "| {} | `{}` | {} | {} | {} | {} |\n",
+                method.to_uppercase(),
+                path,
+                auth,
+                success.join(", "),
+                if errors.is_empty() {
+                    "—".to_owned()
+                } else {
+                    errors.join(", ")
+                },
+                cell(summary),
+            ));
+        }
+    }
+    table
+}
+
+#[test]
+fn docs_api_md_has_the_table_of_the_current_document() {
+    // `NOD_WRITE_API_DOCS=1 cargo test docs_api_md` rewrites the table in place.
+    const BEGIN: &str = "<!-- BEGIN generated from /openapi.json -->\n";
+    const END: &str = "<!-- END generated -->";
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/api.md");
+    let text = std::fs::read_to_string(&file).expect("docs/api.md exists");
+    let document = served_document();
+    let table = api_table(&document);
+    let (before, rest) = text.split_once(BEGIN).expect("begin marker in docs/api.md");
+    let (current, after) = rest.split_once(END).expect("end marker in docs/api.md");
+    if std::env::var_os("NOD_WRITE_API_DOCS").is_some() {
+        std::fs::write(&file, format!("{before}{BEGIN}{table}{END}{after}")).unwrap();
+        return;
+    }
+    for (method, path) in operations(&document) {
+        assert!(
+            current.contains(&format!("| {} | `{path}` |", method.to_uppercase())),
+            "docs/api.md lacks {} {path}",
+            method.to_uppercase()
+        );
+    }
+    assert_eq!(
+        current, table,
+        "docs/api.md is out of date: run NOD_WRITE_API_DOCS=1 cargo test docs_api_md"
+    );
+}
+
+/// Checks that `value` has every required property of schema `name` and no property it lacks.
+fn assert_conforms(document: &Value, name: &str, value: &Value) {
+    let schema = &document["components"]["schemas"][name];
+    let properties = schema["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("schema {name} has properties"));
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("{name}: {value} is an object"));
+    for key in object.keys() {
+        assert!(
+            properties.contains_key(key),
+            "{name} lacks `{key}`: {value}"
+        );
+    }
+    for required in schema["required"].as_array().into_iter().flatten() {
+        let required = required.as_str().unwrap();
+        assert!(
+            object.contains_key(required),
+            "{value} lacks `{required}` of {name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_documented_schemas_match_what_the_endpoints_send() {
+    let app = spawn_app().await;
+    let document: Value = app.get_json("/openapi.json").await;
+    let phone = app.user_with_phone("alice").await;
+
+    let login = app.login("alice", crate::helpers::PASSWORD).await;
+    assert_eq!(login.status(), 202);
+    let started: Value = login.json().await.unwrap();
+    assert_conforms(&document, "LoginStarted", &started);
+
+    let approvals = app
+        .client
+        .get(app.url("/v1/device/approvals"))
+        .bearer_auth(&phone.secret)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_conforms(&document, "ApprovalList", &approvals);
+    assert_conforms(&document, "PendingApproval", &approvals["approvals"][0]);
+
+    let notifications: Value = app.get_json("/v1/test/notifications?username=alice").await;
+    assert_conforms(&document, "SentNotification", &notifications[0]);
+
+    let approval_id = approvals["approvals"][0]["id"].as_str().unwrap();
+    let binding_code = started["binding_code"].as_str().unwrap();
+    let decided = app
+        .decide(
+            &phone,
+            approval_id,
+            serde_json::json!({"decision": "approve", "binding_code": binding_code}),
+        )
+        .await;
+    assert_eq!(decided.status(), 200);
+    assert_conforms(&document, "DecisionResult", &decided.json().await.unwrap());
+
+    let token = app
+        .poll_token(started["auth_req_id"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(token.status(), 200);
+    let token: Value = token.json().await.unwrap();
+    assert_conforms(&document, "TokenResponse", &token);
+
+    let verified = app
+        .client
+        .get(app.url("/v1/verify"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 200);
+
+    let device_get = |path: &'static str| {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(&phone.secret)
+            .send()
+    };
+    let sessions: Value = device_get("/v1/device/sessions")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_conforms(&document, "SessionList", &sessions);
+    assert_conforms(&document, "SessionSummary", &sessions["sessions"][0]);
+    let feed: Value = device_get("/v1/device/feed")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_conforms(&document, "FeedPage", &feed);
+    let events = feed["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    for event in events {
+        assert_conforms(&document, "EventView", event);
+    }
+
+    let refused = app.client.post(app.url("/v1/logout")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_conforms(&document, "ErrorBody", &refused.json().await.unwrap());
+}
