@@ -3,6 +3,7 @@
 
 mod audit;
 mod devices;
+mod enroll;
 mod keys;
 mod output;
 mod resource_servers;
@@ -42,6 +43,11 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Print a single-use link (valid 24 h) that pairs a phone with USER.
+    EnrollLink {
+        /// The user the phone will belong to.
+        username: String,
+    },
     /// Manage paired devices.
     #[command(subcommand)]
     Device(devices::DeviceCommand),
@@ -67,6 +73,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => users::run(&state(settings).await?, cmd, cli.json).await,
+        Command::EnrollLink { username } => {
+            enroll::run(&state(settings).await?, &username, cli.json).await
+        }
         Command::Device(cmd) => devices::run(&state(settings).await?, cmd, cli.json).await,
         Command::Keys(cmd) => keys::run(&state(settings).await?, cmd, cli.json),
         Command::ResourceServer(cmd) => {

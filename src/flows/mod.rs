@@ -3,6 +3,7 @@
 
 pub mod approval;
 pub mod dpop;
+pub mod enroll;
 pub mod feed;
 pub mod limits;
 pub mod login;

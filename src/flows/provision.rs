@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::store::{Device, StoreError, User};
 
 /// A device as provisioned: the secret is shown here once and never again.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProvisionedDevice {
     pub device_id: String,
     pub device_secret: String,
@@ -71,6 +71,18 @@ pub async fn add_device(
     name: &str,
     channels: &ChannelList,
 ) -> Result<ProvisionedDevice> {
+    check_device(state, name, channels)?;
+    let user = state
+        .store
+        .user_by_name(username.as_str())
+        .await?
+        .ok_or(Error::NotFound)?;
+    add_device_for(state, &user, name, channels).await
+}
+
+/// Checks a device name (1–64 printable characters) and that every channel names a provider
+/// this server has configured, with an acceptable address.
+pub fn check_device(state: &AppState, name: &str, channels: &ChannelList) -> Result<()> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(Error::InvalidRequest(
@@ -83,11 +95,16 @@ pub async fn add_device(
             .check(channel)
             .map_err(Error::InvalidRequest)?;
     }
-    let user = state
-        .store
-        .user_by_name(username.as_str())
-        .await?
-        .ok_or(Error::NotFound)?;
+    Ok(())
+}
+
+/// Creates the device row for `user` (name and channels already checked).
+pub async fn add_device_for(
+    state: &AppState,
+    user: &User,
+    name: &str,
+    channels: &ChannelList,
+) -> Result<ProvisionedDevice> {
     let device_id = new_id()?;
     let secret = new_secret()?;
     let totp_secret = new_totp_secret()?;
@@ -95,8 +112,8 @@ pub async fn add_device(
         .map_err(|e| Error::Internal(e.to_string()))?;
     let device = Device {
         id: device_id.clone(),
-        user_id: user.id,
-        name: name.to_owned(),
+        user_id: user.id.clone(),
+        name: name.trim().to_owned(),
         secret_hash: digest_secret(&secret),
         channels: serde_json::to_string(channels).map_err(|e| Error::Internal(e.to_string()))?,
         totp_secret: state.totp.seal(&device_id, &totp_secret)?,
@@ -105,6 +122,7 @@ pub async fn add_device(
         revoked_at: None,
     };
     state.store.create_device(&device).await?;
+    tracing::info!(user = %user.username, device = %device_id, "device paired");
     Ok(ProvisionedDevice {
         device_id,
         device_secret: secret,

@@ -95,6 +95,19 @@ pub trait Store: Send + Sync + 'static {
     /// before (compare-and-set): false means the code was already used (a replay).
     async fn accept_totp_step(&self, device_id: &str, step: i64) -> StoreResult<bool>;
 
+    // --- pairing ---------------------------------------------------------------------------
+    /// Stores a pairing code (by digest) for a user.
+    async fn create_enrollment(
+        &self,
+        code_hash: &str,
+        user_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// Marks an unused, unexpired pairing code used (compare-and-set); its user id, or `None`
+    /// if it is unknown, used or expired.
+    async fn redeem_enrollment(&self, code_hash: &str, now: i64) -> StoreResult<Option<String>>;
+
     // --- attempt limits ------------------------------------------------------------------
     /// The failure counter under `key`, if any.
     async fn limit_state(&self, key: &str) -> StoreResult<Option<LimitCounter>>;

@@ -194,3 +194,31 @@ fn hs256_without_a_secret_fails_at_start_naming_the_setting() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("tokens.hmac_secret"), "{stderr}");
 }
+
+#[test]
+fn enroll_link_prints_a_single_use_pairing_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = Some("correct horse battery staple\n");
+    assert!(
+        nod(
+            dir.path(),
+            &["user", "add", "alice", "--password-stdin"],
+            pw
+        )
+        .status
+        .success()
+    );
+
+    let link = json_of(&nod(dir.path(), &["enroll-link", "alice", "--json"], None));
+    let unknown = nod(dir.path(), &["enroll-link", "nobody"], None);
+
+    let code = link["code"].as_str().unwrap();
+    assert!(code.len() >= 43, "at least 256 bits");
+    assert!(
+        link["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/enroll/{code}"))
+    );
+    assert!(!unknown.status.success());
+}

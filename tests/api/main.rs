@@ -10,6 +10,7 @@ mod bad_input;
 mod cli;
 mod discovery;
 mod dpop;
+mod enroll;
 mod feed;
 mod keys;
 mod limits;

@@ -22,6 +22,7 @@ const METHODS: [&str; 8] = [
 const KNOWN: &[(&str, &str)] = &[
     ("post", "/v1/login"),
     ("post", "/v1/login/totp"),
+    ("post", "/v1/enroll"),
     ("post", "/v1/token"),
     ("post", "/v1/revoke"),
     ("post", "/v1/logout"),

@@ -1,0 +1,92 @@
+//! Pairing a phone: an administrator hands out a single-use link (`nod enroll-link USER`, valid
+//! 24 h, kept as a digest); the phone redeems it once and becomes a device of that user, with
+//! its own secret, TOTP secret and notification channels.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::provision::{ProvisionedDevice, add_device_for};
+use crate::auth::secrets::{digest_secret, new_secret};
+use crate::clock::duration_ms;
+use crate::domain::{ChannelList, Username};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+/// How long a pairing link stays valid.
+const LINK_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// A pairing link as handed out.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EnrollmentLink {
+    /// `{public_url}/enroll/{code}`: open it on the phone.
+    pub url: String,
+    /// The code alone, for `POST /v1/enroll` from a native app.
+    pub code: String,
+    /// Unix ms.
+    pub expires_at: i64,
+}
+
+/// Creates a single-use pairing link for `username`.
+pub async fn create_link(state: &AppState, username: &Username) -> Result<EnrollmentLink> {
+    let user = state
+        .store
+        .user_by_name(username.as_str())
+        .await?
+        .filter(|u| u.is_active())
+        .ok_or(Error::NotFound)?;
+    let code = new_secret()?;
+    let now = state.clock.now_ms();
+    let expires_at = now + duration_ms(LINK_TTL);
+    state
+        .store
+        .create_enrollment(&digest_secret(&code), &user.id, now, expires_at)
+        .await?;
+    Ok(EnrollmentLink {
+        url: format!(
+            "{}/enroll/{code}",
+            state.settings.server.public_url.as_str()
+        ),
+        code,
+        expires_at,
+    })
+}
+
+/// Redeems a pairing code: the new device, shown once. The code works once, within 24 h.
+pub async fn redeem(
+    state: &AppState,
+    code: &str,
+    name: &str,
+    channels: &ChannelList,
+) -> Result<ProvisionedDevice> {
+    if code.is_empty() || code.len() > 256 {
+        return Err(Error::InvalidGrant(
+            "unknown, used or expired enrollment code",
+        ));
+    }
+    // Check the name and channels before spending the code on them.
+    super::provision::check_device(state, name, channels)?;
+    let user_id = state
+        .store
+        .redeem_enrollment(&digest_secret(code), state.clock.now_ms())
+        .await?
+        .ok_or(Error::InvalidGrant(
+            "unknown, used or expired enrollment code",
+        ))?;
+    let user = state
+        .store
+        .user_by_id(&user_id)
+        .await?
+        .filter(|u| u.is_active())
+        .ok_or(Error::InvalidGrant(
+            "unknown, used or expired enrollment code",
+        ))?;
+    add_device_for(state, &user, name, channels).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn links_live_a_day() {
+        assert_eq!(super::LINK_TTL.as_secs(), 86_400);
+    }
+}

@@ -1,0 +1,167 @@
+//! Pairing a phone with a single-use link, then signing in with its authenticator code.
+
+use std::time::Duration;
+
+use nod::domain::Username;
+use nod::flows::enroll::create_link;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code, spawn_app};
+
+async fn enroll(app: &TestApp, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/enroll"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn link_for(app: &TestApp, name: &str) -> String {
+    create_link(&app.state, &Username::parse(name).unwrap())
+        .await
+        .unwrap()
+        .code
+}
+
+async fn send_code(app: &TestApp, auth_req_id: &str, code: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/login/totp"))
+        .json(&json!({"auth_req_id": auth_req_id, "code": code}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_phone_pairs_with_a_link_and_signs_in_with_its_authenticator_code() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let code = link_for(&app, "alice").await;
+
+    let paired = enroll(
+        &app,
+        json!({"code": code, "name": "Pixel 8", "notify": {"provider": "mock"}}),
+    )
+    .await;
+
+    assert_eq!(paired.status(), 200);
+    let device: Value = paired.json().await.unwrap();
+    let secret = device["device_secret"].as_str().unwrap();
+    let approvals = app
+        .client
+        .get(app.url("/v1/device/approvals"))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        approvals.status(),
+        200,
+        "the secret authenticates the new device"
+    );
+    let totp = totp_rs::Totp::from_url(device["totp_uri"].as_str().unwrap()).unwrap();
+    let now = u64::try_from(app.state.clock.now_ms() / 1000).unwrap();
+    let first_code = totp.generate(now).to_string();
+
+    let pending = app.start_login("alice").await;
+    let signed_in = send_code(&app, &pending.auth_req_id, &first_code).await;
+    assert_eq!(signed_in.status(), 200);
+    let tokens: Value = signed_in.json().await.unwrap();
+    assert!(tokens["access_token"].is_string() && tokens["refresh_token"].is_string());
+
+    // The same code again, on a fresh login: refused.
+    app.clock.advance(Duration::from_secs(1));
+    let again = app.start_login("alice").await;
+    assert_eq!(
+        error_code(send_code(&app, &again.auth_req_id, &first_code).await).await,
+        "invalid_grant"
+    );
+    // A newer code is fine; then the previous step's code is refused.
+    app.clock.advance(Duration::from_secs(30));
+    let later = u64::try_from(app.state.clock.now_ms() / 1000).unwrap();
+    let previous_step = totp.generate(later - 30).to_string();
+    assert_eq!(
+        send_code(&app, &again.auth_req_id, &totp.generate(later).to_string())
+            .await
+            .status(),
+        200
+    );
+    let third = app.start_login("alice").await;
+    assert_eq!(
+        error_code(send_code(&app, &third.auth_req_id, &previous_step).await).await,
+        "invalid_grant"
+    );
+}
+
+#[tokio::test]
+async fn a_pairing_link_works_once_and_for_a_day() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let code = link_for(&app, "alice").await;
+    let body = json!({"code": code, "name": "phone"});
+    assert_eq!(enroll(&app, body.clone()).await.status(), 200);
+    assert_eq!(
+        error_code(enroll(&app, body).await).await,
+        "invalid_grant",
+        "used"
+    );
+
+    let stale = link_for(&app, "alice").await;
+    app.clock.advance(Duration::from_secs(24 * 3600 + 1));
+    assert_eq!(
+        error_code(enroll(&app, json!({"code": stale, "name": "phone"})).await).await,
+        "invalid_grant",
+        "expired"
+    );
+    assert_eq!(
+        error_code(enroll(&app, json!({"code": "guess", "name": "phone"})).await).await,
+        "invalid_grant"
+    );
+}
+
+#[tokio::test]
+async fn a_phone_paired_without_a_channel_is_not_pushed_but_sees_its_approvals() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let code = link_for(&app, "alice").await;
+    let device: Value = enroll(&app, json!({"code": code, "name": "polling phone"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    app.start_login("alice").await;
+
+    let listed: Value = app
+        .client
+        .get(app.url("/v1/device/approvals"))
+        .bearer_auth(device["device_secret"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["approvals"].as_array().unwrap().len(), 1);
+    assert!(app.state.notifiers.mock().sent(Some("alice")).is_empty());
+}
+
+#[tokio::test]
+async fn a_bad_channel_is_refused_without_spending_the_code() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let code = link_for(&app, "alice").await;
+
+    let bad = enroll(
+        &app,
+        json!({"code": code, "name": "phone", "notify": {"provider": "pigeon"}}),
+    )
+    .await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(error_code(bad).await, "invalid_request");
+    let nameless = enroll(&app, json!({"code": code, "name": "  "})).await;
+    assert_eq!(error_code(nameless).await, "invalid_request");
+
+    assert_eq!(enroll(&app, json!({"code": code, "name": "phone", "notify": [{"provider": "mock"}, {"provider": "log"}]})).await.status(), 200);
+}
