@@ -4,6 +4,7 @@
 //! router and the `/openapi.json` document (see [`openapi`]).
 
 mod device;
+mod devices;
 mod enroll;
 pub mod extract;
 mod feed;
@@ -68,6 +69,7 @@ pub fn documented_routes(test_endpoint: bool) -> OpenApiRouter<AppState> {
         .merge(login::router())
         .merge(token::router())
         .merge(device::router())
+        .merge(devices::router())
         .merge(enroll::router())
         .merge(verify::router())
         .merge(introspect::router())

@@ -23,6 +23,8 @@ const KNOWN: &[(&str, &str)] = &[
     ("post", "/v1/login"),
     ("post", "/v1/login/totp"),
     ("post", "/v1/enroll"),
+    ("get", "/v1/device/devices"),
+    ("post", "/v1/device/devices/{id}/revoke"),
     ("post", "/v1/token"),
     ("post", "/v1/revoke"),
     ("post", "/v1/logout"),

@@ -125,3 +125,56 @@ async fn device_calls_without_valid_credentials_are_401_with_a_challenge() {
         assert_eq!(body["error"], "invalid_token");
     }
 }
+
+#[tokio::test]
+async fn a_phone_lists_its_users_devices_and_revokes_a_lost_one() {
+    let app = spawn_app().await;
+    let kept = app.user_with_phone("alice").await;
+    let lost = app.add_phone("alice").await;
+    let bobs = app.user_with_phone("bob").await;
+
+    let listed: Value = app
+        .client
+        .get(app.url("/v1/device/devices"))
+        .bearer_auth(&kept.secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let devices = listed["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2);
+    assert!(!listed.to_string().contains(&lost.secret), "no secrets");
+
+    let foreign = app
+        .client
+        .post(app.url(&format!("/v1/device/devices/{}/revoke", bobs.device_id)))
+        .bearer_auth(&kept.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 404, "another user's device");
+
+    let revoked = app
+        .client
+        .post(app.url(&format!("/v1/device/devices/{}/revoke", lost.device_id)))
+        .bearer_auth(&kept.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    // The lost phone can no longer decide anything.
+    app.start_login("alice").await;
+    let note = app.next_notification("alice").await;
+    let decided = app
+        .decide(&lost, &note.approval_id, json!({"decision": "deny"}))
+        .await;
+    assert_eq!(decided.status(), 401);
+    assert_eq!(
+        app.decide(&bobs, &note.approval_id, json!({"decision": "deny"}))
+            .await
+            .status(),
+        404
+    );
+}
