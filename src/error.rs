@@ -34,6 +34,9 @@ pub enum Error {
     /// A missing, unknown or revoked bearer credential.
     #[error("{0}")]
     InvalidToken(&'static str),
+    /// Refused for a reason the caller can fix (e.g. a form without its CSRF token).
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// The user has no active device to ask.
     #[error("no active device is paired with this user")]
     NoDevice,
@@ -120,7 +123,7 @@ impl Error {
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidCredentials | InvalidToken(_) | InvalidDpopUse(_) => StatusCode::UNAUTHORIZED,
-            NoDevice => StatusCode::FORBIDDEN,
+            NoDevice | Forbidden(_) => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict(_) | AlreadyDecided => StatusCode::CONFLICT,
@@ -141,6 +144,7 @@ impl Error {
             InvalidCredentials => "invalid_credentials",
             InvalidToken(_) => "invalid_token",
             NoDevice => "no_device",
+            Forbidden(_) => "forbidden",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Conflict(_) => "conflict",

@@ -37,3 +37,4 @@ pub mod notify;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(axum::middleware::from_fn(observe::track))
+        .layer(axum::middleware::from_fn(crate::web::security_headers))
         .layer(DefaultBodyLimit::max(settings.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -79,6 +80,7 @@ pub fn documented_routes(test_endpoint: bool) -> OpenApiRouter<AppState> {
         .merge(wellknown::router())
         .merge(health::router())
         .merge(observe::router())
+        .merge(crate::web::router())
         .routes(routes!(openapi::openapi_json));
     if test_endpoint {
         router = router.merge(testing::router());

@@ -17,6 +17,7 @@ mod limits;
 mod login;
 mod notify;
 mod openapi;
+mod pages;
 mod phone;
 mod proxy;
 mod tls;

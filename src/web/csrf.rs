@@ -1,0 +1,29 @@
+//! CSRF protection for forms, by double submit: the form page sets a random token in an
+//! `HttpOnly; SameSite=Strict` cookie and repeats it in a hidden field; a post is accepted only
+//! when both are present and equal (compared in constant time). A cross-site page can neither
+//! read the cookie nor make the browser send it.
+
+use axum::http::HeaderMap;
+use subtle::ConstantTimeEq;
+
+use super::cookies;
+use crate::auth::secrets::new_secret;
+use crate::error::{Error, Result};
+
+/// A fresh token for a form.
+pub fn new_token() -> Result<String> {
+    Ok(new_secret()?)
+}
+
+/// Checks the submitted token against the cookie; `403` when missing or different.
+pub fn check(headers: &HeaderMap, submitted: Option<&str>) -> Result<()> {
+    let cookie = cookies::read(headers, cookies::CSRF).unwrap_or("");
+    let submitted = submitted.unwrap_or("");
+    let same: bool = cookie.as_bytes().ct_eq(submitted.as_bytes()).into();
+    if cookie.is_empty() || !same {
+        return Err(Error::Forbidden(
+            "the form expired or did not come from nod; reload it",
+        ));
+    }
+    Ok(())
+}
