@@ -5,6 +5,7 @@ pub mod approval;
 pub mod binding_code;
 pub mod channel;
 pub mod context;
+pub mod user_agent;
 pub mod username;
 
 pub use approval::{ApprovalState, Decision};

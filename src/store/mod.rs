@@ -127,6 +127,12 @@ pub trait Store: Send + Sync + 'static {
     async fn record_poll(&self, id: &str, now: i64, min_gap_ms: i64) -> StoreResult<bool>;
     /// Stores a one-time approval link.
     async fn create_approval_link(&self, link: &ApprovalLink) -> StoreResult<()>;
+    /// The approval link with this digest, used or not.
+    async fn approval_link(&self, link_hash: &str) -> StoreResult<Option<ApprovalLink>>;
+    /// Marks an unused, unexpired link used (compare-and-set); false if it was not.
+    async fn use_approval_link(&self, link_hash: &str, now: i64) -> StoreResult<bool>;
+    /// A device by id, revoked or not.
+    async fn device_by_id(&self, id: &str) -> StoreResult<Option<Device>>;
 
     // --- sessions ------------------------------------------------------------------------
     /// In one transaction: moves the approval `approved → redeemed` if it was approved at or

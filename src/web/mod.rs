@@ -1,8 +1,9 @@
 //! Server-rendered pages (askama templates in `templates/`): they work without JavaScript, carry
 //! CSRF protection on every form, and are served with strict security headers. So far: pairing
-//! a phone (`/enroll/{code}`). Every route is registered through the OpenAPI router, like the
+//! a phone (`/enroll/{code}`) and answering a sign-in request (`/approve/{link}`). Every route is registered through the OpenAPI router, like the
 //! JSON API, so the document lists the pages too.
 
+mod approve;
 mod cookies;
 mod csrf;
 mod enroll;
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(stylesheet))
         .merge(enroll::router())
+        .merge(approve::router())
 }
 
 /// The one stylesheet.

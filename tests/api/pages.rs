@@ -190,3 +190,220 @@ async fn a_used_pairing_link_shows_a_clear_page() {
     let html = again.text().await.unwrap();
     assert!(html.contains("unknown, used or expired"), "{html}");
 }
+
+/// The path of the approval link the mock provider captured for `username`.
+async fn approval_path(app: &TestApp, username: &str) -> String {
+    let note = app.next_notification(username).await;
+    let path = note
+        .approve_url
+        .trim_start_matches(app.state.settings.server.public_url.as_str())
+        .to_owned();
+    assert!(path.starts_with("/approve/"), "{path}");
+    path
+}
+
+/// Opens an approval page: (csrf cookie, csrf field, html).
+async fn open_approval(app: &TestApp, path: &str) -> (String, String, String) {
+    let response = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = response.text().await.unwrap();
+    let field = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    (cookie, field, html)
+}
+
+async fn answer(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_approval_page_shows_the_context_escaped_and_approves_with_the_number() {
+    let app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    let started = app
+        .client
+        .post(app.url("/v1/login"))
+        .header("user-agent", "<script>alert(1)</script>")
+        .json(&serde_json::json!({"username": "alice", "password": crate::helpers::PASSWORD, "client_name": "Shop <i>app</i>"}))
+        .send()
+        .await
+        .unwrap();
+    let started: serde_json::Value = started.json().await.unwrap();
+    let path = approval_path(&app, "alice").await;
+
+    let (cookie, field, html) = open_approval(&app, &path).await;
+
+    assert!(html.contains("alice") && html.contains("127.0.0.1"));
+    assert!(
+        html.contains("Shop &#60;i&#62;app&#60;/i&#62;")
+            || html.contains("Shop &lt;i&gt;app&lt;/i&gt;"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script>alert(1)</script>"),
+        "the user agent is escaped"
+    );
+    assert!(html.contains("alert(1)"), "and shown literally");
+    let code = started["binding_code"].as_str().unwrap();
+    let approved = answer(
+        &app,
+        &path,
+        &cookie,
+        &[
+            ("csrf", field.as_str()),
+            ("decision", "approve"),
+            ("binding_code", code),
+        ],
+    )
+    .await;
+    assert_eq!(approved.status(), 200);
+    assert!(approved.text().await.unwrap().contains("Approved"));
+    let token = app
+        .poll_token(started["auth_req_id"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(token.status(), 200);
+
+    // Single use: the link now shows a clear page, and posting again changes nothing.
+    let again = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(again.status(), 410);
+    assert!(again.text().await.unwrap().contains("Already approved"));
+}
+
+#[tokio::test]
+async fn a_wrong_number_or_this_wasnt_me_on_the_page_denies_the_login() {
+    for (decision, code, status, text) in [
+        ("approve", "wrong", 422, "Wrong number"),
+        ("fraud", "", 200, "Reported"),
+        ("deny", "", 200, "Cancelled"),
+    ] {
+        let app = spawn_app().await;
+        app.user_with_phone("alice").await;
+        let pending = app.start_login("alice").await;
+        let path = approval_path(&app, "alice").await;
+        let (cookie, field, _) = open_approval(&app, &path).await;
+        let number = if code == "wrong" {
+            format!(
+                "{:02}",
+                (pending.binding_code.parse::<u8>().unwrap() + 1) % 100
+            )
+        } else {
+            String::new()
+        };
+        let response = answer(
+            &app,
+            &path,
+            &cookie,
+            &[
+                ("csrf", field.as_str()),
+                ("decision", decision),
+                ("binding_code", number.as_str()),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), status, "{decision}");
+        assert!(response.text().await.unwrap().contains(text), "{decision}");
+        let token = app.poll_token(&pending.auth_req_id, None).await;
+        assert_eq!(
+            crate::helpers::error_code(token).await,
+            "access_denied",
+            "{decision}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_approval_answer_without_its_csrf_token_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    let pending = app.start_login("alice").await;
+    let path = approval_path(&app, "alice").await;
+    let (cookie, _field, _) = open_approval(&app, &path).await;
+
+    let forged = answer(
+        &app,
+        &path,
+        &cookie,
+        &[
+            ("csrf", "forged"),
+            ("decision", "approve"),
+            ("binding_code", pending.binding_code.as_str()),
+        ],
+    )
+    .await;
+    let cookieless = app
+        .client
+        .post(app.url(&path))
+        .form(&[("decision", "deny")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(forged.status(), 403);
+    assert_eq!(cookieless.status(), 403);
+    let token = app.poll_token(&pending.auth_req_id, None).await;
+    assert_eq!(
+        crate::helpers::error_code(token).await,
+        "authorization_pending",
+        "still pending"
+    );
+    assert_eq!(
+        app.client
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "link not spent"
+    );
+}
+
+#[tokio::test]
+async fn expired_and_unknown_links_show_clear_pages() {
+    let app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    app.start_login("alice").await;
+    let path = approval_path(&app, "alice").await;
+    app.clock.advance(std::time::Duration::from_secs(121));
+
+    let expired = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(expired.status(), 410);
+    assert!(expired.text().await.unwrap().contains("Expired"));
+    let unknown = app
+        .client
+        .get(app.url("/approve/not-a-link"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(
+        unknown.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}

@@ -453,6 +453,35 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn approval_link(&self, link_hash: &str) -> StoreResult<Option<ApprovalLink>> {
+        sqlx::query_as("SELECT * FROM approval_links WHERE link_hash = $1")
+            .bind(link_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn use_approval_link(&self, link_hash: &str, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE approval_links SET used_at = $1 \
+             WHERE link_hash = $2 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(link_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn device_by_id(&self, id: &str) -> StoreResult<Option<Device>> {
+        sqlx::query_as("SELECT * FROM devices WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
     async fn redeem_approval(
         &self,
         approval_id: &str,
