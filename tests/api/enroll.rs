@@ -24,15 +24,6 @@ async fn link_for(app: &TestApp, name: &str) -> String {
         .code
 }
 
-async fn send_code(app: &TestApp, auth_req_id: &str, code: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/v1/login/totp"))
-        .json(&json!({"auth_req_id": auth_req_id, "code": code}))
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_phone_pairs_with_a_link_and_signs_in_with_its_authenticator_code() {
     let app = spawn_app().await;
@@ -65,7 +56,7 @@ async fn a_phone_pairs_with_a_link_and_signs_in_with_its_authenticator_code() {
     let first_code = totp.generate(now).to_string();
 
     let pending = app.start_login("alice").await;
-    let signed_in = send_code(&app, &pending.auth_req_id, &first_code).await;
+    let signed_in = app.send_totp(&pending.auth_req_id, &first_code).await;
     assert_eq!(signed_in.status(), 200);
     let tokens: Value = signed_in.json().await.unwrap();
     assert!(tokens["access_token"].is_string() && tokens["refresh_token"].is_string());
@@ -74,7 +65,7 @@ async fn a_phone_pairs_with_a_link_and_signs_in_with_its_authenticator_code() {
     app.clock.advance(Duration::from_secs(1));
     let again = app.start_login("alice").await;
     assert_eq!(
-        error_code(send_code(&app, &again.auth_req_id, &first_code).await).await,
+        error_code(app.send_totp(&again.auth_req_id, &first_code).await).await,
         "invalid_grant"
     );
     // A newer code is fine; then the previous step's code is refused.
@@ -82,14 +73,14 @@ async fn a_phone_pairs_with_a_link_and_signs_in_with_its_authenticator_code() {
     let later = u64::try_from(app.state.clock.now_ms() / 1000).unwrap();
     let previous_step = totp.generate(later - 30).to_string();
     assert_eq!(
-        send_code(&app, &again.auth_req_id, &totp.generate(later).to_string())
+        app.send_totp(&again.auth_req_id, &totp.generate(later).to_string())
             .await
             .status(),
         200
     );
     let third = app.start_login("alice").await;
     assert_eq!(
-        error_code(send_code(&app, &third.auth_req_id, &previous_step).await).await,
+        error_code(app.send_totp(&third.auth_req_id, &previous_step).await).await,
         "invalid_grant"
     );
 }

@@ -206,6 +206,58 @@ impl TestApp {
             .expect("decision request")
     }
 
+    /// Starts a token long-poll (`wait` seconds) in the background and returns once it is
+    /// parked on its wake-up — a condition, not a sleep. The task yields when the answer came,
+    /// its status and its JSON body.
+    pub async fn park_long_poll(
+        &self,
+        auth_req_id: &str,
+        wait: u64,
+    ) -> tokio::task::JoinHandle<(std::time::Instant, reqwest::StatusCode, Value)> {
+        let client = self.client.clone();
+        let url = self.url("/v1/token");
+        let form = [
+            ("grant_type", CIBA.to_owned()),
+            ("auth_req_id", auth_req_id.to_owned()),
+            ("wait", wait.to_string()),
+        ];
+        let waiting_before = self.state.wakeups.waiting();
+        let poll = tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .expect("token request");
+            let answered = std::time::Instant::now();
+            let status = response.status();
+            (
+                answered,
+                status,
+                response.json().await.unwrap_or(Value::Null),
+            )
+        });
+        let parked_by = std::time::Instant::now() + Duration::from_secs(5);
+        while self.state.wakeups.waiting() == waiting_before {
+            assert!(
+                std::time::Instant::now() < parked_by,
+                "the long-poll never started waiting"
+            );
+            tokio::task::yield_now().await;
+        }
+        poll
+    }
+
+    /// `POST /v1/login/totp` with an authenticator code.
+    pub async fn send_totp(&self, auth_req_id: &str, code: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/login/totp"))
+            .json(&json!({"auth_req_id": auth_req_id, "code": code}))
+            .send()
+            .await
+            .expect("totp request")
+    }
+
     /// The phone approves with the number the login screen shows.
     pub async fn approve(
         &self,

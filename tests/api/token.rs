@@ -64,38 +64,12 @@ async fn a_long_poll_returns_within_100_ms_of_the_approval() {
     let pending = app.start_login("alice").await;
     let note = app.next_notification("alice").await;
 
-    let poll = {
-        let client = app.client.clone();
-        let url = app.url("/v1/token");
-        let id = pending.auth_req_id.clone();
-        tokio::spawn(async move {
-            let response = client
-                .post(url)
-                .form(&[
-                    ("grant_type", crate::helpers::CIBA),
-                    ("auth_req_id", &id),
-                    ("wait", "30"),
-                ])
-                .send()
-                .await
-                .unwrap();
-            (Instant::now(), response.status())
-        })
-    };
-    // Approve only once the long-poll is parked on its wake-up (a condition, not a sleep).
-    let parked_by = Instant::now() + Duration::from_secs(5);
-    while app.state.wakeups.waiting() == 0 {
-        assert!(
-            Instant::now() < parked_by,
-            "the long-poll never started waiting"
-        );
-        tokio::task::yield_now().await;
-    }
+    let poll = app.park_long_poll(&pending.auth_req_id, 30).await;
     let decided = app.approve(&phone, &pending, &note.approval_id).await;
     let approved_at = Instant::now();
     assert_eq!(decided.status(), 200);
 
-    let (answered_at, status) = poll.await.unwrap();
+    let (answered_at, status, _) = poll.await.unwrap();
 
     assert_eq!(status, 200);
     let lag = answered_at.saturating_duration_since(approved_at);
@@ -273,37 +247,12 @@ async fn shutting_down_answers_a_parked_long_poll_with_authorization_pending() {
     let mut app = spawn_app().await;
     app.user_with_phone("alice").await;
     let pending = app.start_login("alice").await;
-    let poll = {
-        let client = app.client.clone();
-        let url = app.url("/v1/token");
-        let id = pending.auth_req_id.clone();
-        tokio::spawn(async move {
-            let response = client
-                .post(url)
-                .form(&[
-                    ("grant_type", crate::helpers::CIBA),
-                    ("auth_req_id", &id),
-                    ("wait", "60"),
-                ])
-                .send()
-                .await
-                .unwrap();
-            (response.status(), response.json::<Value>().await.unwrap())
-        })
-    };
-    let parked_by = Instant::now() + Duration::from_secs(5);
-    while app.state.wakeups.waiting() == 0 {
-        assert!(
-            Instant::now() < parked_by,
-            "the long-poll never started waiting"
-        );
-        tokio::task::yield_now().await;
-    }
+    let poll = app.park_long_poll(&pending.auth_req_id, 60).await;
     let started = Instant::now();
 
     app.shut_down().await;
 
-    let (status, body) = poll.await.unwrap();
+    let (_, status, body) = poll.await.unwrap();
     assert_eq!(status, 400);
     assert_eq!(body["error"], "authorization_pending");
     assert!(

@@ -28,15 +28,6 @@ fn code_at(totp: &totp_rs::Totp, app: &TestApp) -> String {
     totp.generate(u64::try_from(now).unwrap()).to_string()
 }
 
-async fn send_code(app: &TestApp, auth_req_id: &str, code: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/v1/login/totp"))
-        .json(&json!({"auth_req_id": auth_req_id, "code": code}))
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_code_from_the_authenticator_app_approves_the_login_once() {
     let app = spawn_app().await;
@@ -44,7 +35,7 @@ async fn a_code_from_the_authenticator_app_approves_the_login_once() {
     let pending = app.start_login("alice").await;
     let code = code_at(&totp, &app);
 
-    let response = send_code(&app, &pending.auth_req_id, &code).await;
+    let response = app.send_totp(&pending.auth_req_id, &code).await;
 
     assert_eq!(response.status(), 200);
     let tokens: Value = response.json().await.unwrap();
@@ -83,7 +74,7 @@ async fn a_code_from_the_authenticator_app_approves_the_login_once() {
     // The same code on the next login: a replay.
     app.clock.advance(Duration::from_secs(1));
     let next = app.start_login("alice").await;
-    let replay = send_code(&app, &next.auth_req_id, &code).await;
+    let replay = app.send_totp(&next.auth_req_id, &code).await;
     assert_eq!(replay.status(), 400);
     assert_eq!(error_code(replay).await, "invalid_grant");
 }
@@ -99,12 +90,12 @@ async fn a_code_of_an_earlier_step_fails_once_a_newer_one_was_used() {
 
     let first = app.start_login("alice").await;
     assert_eq!(
-        send_code(&app, &first.auth_req_id, &newer).await.status(),
+        app.send_totp(&first.auth_req_id, &newer).await.status(),
         200
     );
     let second = app.start_login("alice").await;
     // Still inside the ±1 step window, but older than the last accepted step.
-    let stale = send_code(&app, &second.auth_req_id, &older).await;
+    let stale = app.send_totp(&second.auth_req_id, &older).await;
     assert_eq!(error_code(stale).await, "invalid_grant");
 }
 
@@ -119,7 +110,7 @@ async fn guessing_codes_across_fresh_logins_stops_at_the_limit() {
     let limit = app.state.settings.limits.totp_max_failures;
     for _ in 0..limit {
         let pending = app.start_login("alice").await;
-        let wrong = send_code(&app, &pending.auth_req_id, "000000").await;
+        let wrong = app.send_totp(&pending.auth_req_id, "000000").await;
         assert_eq!(error_code(wrong).await, "invalid_grant");
         // Let that login expire; the next one is fresh, the failures are not.
         app.clock.advance(Duration::from_secs(121));
@@ -127,7 +118,7 @@ async fn guessing_codes_across_fresh_logins_stops_at_the_limit() {
 
     let pending = app.start_login("alice").await;
     let right = code_at(&totp, &app);
-    let blocked = send_code(&app, &pending.auth_req_id, &right).await;
+    let blocked = app.send_totp(&pending.auth_req_id, &right).await;
     assert_eq!(
         blocked.status(),
         429,
@@ -140,7 +131,7 @@ async fn guessing_codes_across_fresh_logins_stops_at_the_limit() {
     let pending = app.start_login("alice").await;
     let code = code_at(&totp, &app);
     assert_eq!(
-        send_code(&app, &pending.auth_req_id, &code).await.status(),
+        app.send_totp(&pending.auth_req_id, &code).await.status(),
         200
     );
 }
@@ -151,10 +142,10 @@ async fn malformed_codes_are_refused_without_counting() {
     user_with_authenticator(&app, "alice").await;
     let pending = app.start_login("alice").await;
     for code in ["", "12345", "abcdef", "1234567"] {
-        let response = send_code(&app, &pending.auth_req_id, code).await;
+        let response = app.send_totp(&pending.auth_req_id, code).await;
         assert_eq!(response.status(), 400, "{code:?}");
         assert_eq!(error_code(response).await, "invalid_request");
     }
-    let unknown = send_code(&app, "no-such-login", "123456").await;
+    let unknown = app.send_totp("no-such-login", "123456").await;
     assert_eq!(error_code(unknown).await, "invalid_grant");
 }
