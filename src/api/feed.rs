@@ -113,7 +113,7 @@ async fn stream_feed(
         params.sid.as_deref(),
     )
     .await?;
-    let live = feed::live::follow(&state, &device, filter, after).await?;
+    let live = feed::live::follow(&state, (&device).into(), filter, after).await?;
     let events = live.map(|item| match item {
         Ok(event) => sse_event(&event),
         Err(e) => {

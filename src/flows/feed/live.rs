@@ -19,22 +19,52 @@ use crate::error::Result;
 use crate::state::AppState;
 use crate::store::{AuditCursor, AuditEvent, AuditFilter, Device};
 
+/// Who follows a feed: whatever stops them from reading it also ends their stream.
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    /// A paired phone (the device API, or `/phone` through the device cookie): ends when the
+    /// device is revoked.
+    Device { device_id: String, user_id: String },
+    /// A web sign-in (`/activity`): ends when its session is revoked or expires.
+    Session { sid: String, user_id: String },
+}
+
+impl Viewer {
+    /// The user whose feed this is.
+    pub fn user_id(&self) -> &str {
+        match self {
+            Viewer::Device { user_id, .. } | Viewer::Session { user_id, .. } => user_id,
+        }
+    }
+}
+
+impl From<&Device> for Viewer {
+    fn from(device: &Device) -> Self {
+        Viewer::Device {
+            device_id: device.id.clone(),
+            user_id: device.user_id.clone(),
+        }
+    }
+}
+
 /// Events read from the store per catch-up query.
 const CATCH_UP_PAGE: u32 = 200;
-/// How often a follower checks that its device is still paired and its user enabled: a
-/// revoked phone must not go on watching the feed through a stream it opened earlier.
+/// How often a follower checks that its device or session is still live and its user enabled:
+/// a revoked phone or session must not go on watching the feed through a stream it opened
+/// earlier.
 const RECHECK: Duration = Duration::from_secs(30);
 
-/// `device`'s user's events matching `filter`, live: first those with ids above `after` (if
+/// `viewer`'s user's events matching `filter`, live: first those with ids above `after` (if
 /// given) from the store, then each new one as it commits. Ends when the server shuts down,
-/// when the device is revoked or its user disabled, or with an error if the store fails.
+/// when the viewer's device or session is revoked or its user disabled, or with an error if
+/// the store fails.
 ///
 /// Without `after`, the stream starts after the user's newest stored event, read here, after
 /// subscribing: once this returns (and so once the client has its response headers), every
 /// event that commits is delivered.
 pub async fn follow(
     state: &AppState,
-    device: &Device,
+    viewer: Viewer,
     filter: AuditFilter,
     after: Option<i64>,
 ) -> Result<impl Stream<Item = Result<Arc<AuditEvent>>> + Send + 'static> {
@@ -42,15 +72,15 @@ pub async fn follow(
     let live = state.feed.subscribe();
     let last_sent = match after {
         Some(id) => id,
-        None => newest_id(state, &device.user_id).await?,
+        None => newest_id(state, viewer.user_id()).await?,
     };
     let follower = Follower {
         live,
         shutdown: state.shutting_down.subscribe(),
         recheck: interval_at(Instant::now() + RECHECK, RECHECK),
         state: state.clone(),
-        device_id: device.id.clone(),
-        user_id: device.user_id.clone(),
+        user_id: viewer.user_id().to_owned(),
+        viewer,
         filter,
         last_sent,
         catching_up: after.is_some(),
@@ -90,7 +120,7 @@ enum Wake {
 
 struct Follower {
     state: AppState,
-    device_id: String,
+    viewer: Viewer,
     user_id: String,
     filter: AuditFilter,
     live: broadcast::Receiver<Arc<AuditEvent>>,
@@ -177,18 +207,27 @@ impl Follower {
                 .is_none_or(|s| event.sid.as_ref() == Some(s))
     }
 
-    /// The device is still paired and its user still enabled.
+    /// The device is still paired (or the session live) and the user still enabled.
     async fn still_allowed(&self) -> Result<bool> {
         let store = &self.state.store;
-        let device_active = store
-            .list_devices(Some(&self.user_id))
-            .await?
-            .iter()
-            .any(|d| d.id == self.device_id && d.revoked_at.is_none());
+        let viewer_active = match &self.viewer {
+            Viewer::Device { device_id, .. } => store
+                .list_devices(Some(&self.user_id))
+                .await?
+                .iter()
+                .any(|d| d.id == *device_id && d.revoked_at.is_none()),
+            Viewer::Session { sid, .. } => {
+                let now = self.state.clock.now_ms();
+                store
+                    .session_by_id(sid)
+                    .await?
+                    .is_some_and(|s| s.revoked_at.is_none() && s.expires_at > now)
+            }
+        };
         let user_active = store
             .user_by_id(&self.user_id)
             .await?
             .is_some_and(|u| u.is_active());
-        Ok(device_active && user_active)
+        Ok(viewer_active && user_active)
     }
 }
