@@ -15,6 +15,8 @@ pub enum RevokedBy<'a> {
     Device(&'a str),
     /// The session's own client (logout or token revocation).
     Client,
+    /// The signed-in person on the web (`/activity`, or signing out there).
+    User,
     /// nod itself, after a refresh token was presented twice.
     RefreshReuse,
     /// An administrator (`nod user disable`).
@@ -26,6 +28,7 @@ impl RevokedBy<'_> {
         match self {
             RevokedBy::Device(id) => id,
             RevokedBy::Client => "client",
+            RevokedBy::User => "user",
             RevokedBy::RefreshReuse => "refresh_reuse",
             RevokedBy::Admin => "admin",
         }

@@ -40,12 +40,14 @@ struct ApprovePage<'a> {
     seconds_left: u64,
 }
 
+/// The outcome of an answer, or why a request can no longer be answered.
 #[derive(Template)]
 #[template(path = "decided.html")]
-struct DecidedPage<'a> {
-    heading: &'a str,
-    message: &'a str,
-    css: &'a str,
+pub(super) struct DecidedPage<'a> {
+    pub heading: &'a str,
+    pub message: &'a str,
+    /// `pending`, `approved` or `denied`.
+    pub css: &'a str,
 }
 
 /// The link's approval and device, while the link is unused and the approval pending.

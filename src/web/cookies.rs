@@ -8,8 +8,13 @@ use crate::state::AppState;
 
 /// The device cookie: the paired browser's device secret.
 pub const DEVICE: &str = "nod_device";
-/// The CSRF cookie of the pre-login forms (double submit).
+/// The CSRF cookie of every form (double submit).
 pub const CSRF: &str = "nod_csrf";
+/// A web sign-in waiting for the phone: the login's `auth_req_id`, which redeems it.
+pub const LOGIN: &str = "nod_login";
+/// A web sign-in: the session's refresh token. It never leaves this cookie, and it stops
+/// working the moment its session is revoked.
+pub const SESSION: &str = "nod_session";
 
 /// A `Set-Cookie` value for `name=value` living `max_age_secs`.
 pub fn build(state: &AppState, name: &str, value: &str, max_age_secs: u64) -> Option<HeaderValue> {
@@ -22,6 +27,11 @@ pub fn build(state: &AppState, name: &str, value: &str, max_age_secs: u64) -> Op
         "{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{secure}"
     ))
     .ok()
+}
+
+/// A `Set-Cookie` value that deletes cookie `name`.
+pub fn clear(state: &AppState, name: &str) -> Option<HeaderValue> {
+    build(state, name, "", 0)
 }
 
 /// The value of cookie `name` in a request, if present.

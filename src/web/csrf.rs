@@ -15,6 +15,22 @@ pub fn new_token() -> Result<String> {
     Ok(new_secret()?)
 }
 
+/// The token of the browser's CSRF cookie when it has a well-formed one, else a fresh one: a
+/// second open page (or tab) then keeps the first page's forms working.
+pub fn reuse_or_new(headers: &HeaderMap) -> Result<String> {
+    match cookies::read(headers, cookies::CSRF) {
+        Some(token)
+            if (32..=128).contains(&token.len())
+                && token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Ok(token.to_owned())
+        }
+        _ => new_token(),
+    }
+}
+
 /// Checks the submitted token against the cookie; `403` when missing or different.
 pub fn check(headers: &HeaderMap, submitted: Option<&str>) -> Result<()> {
     let cookie = cookies::read(headers, cookies::CSRF).unwrap_or("");

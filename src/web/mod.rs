@@ -1,13 +1,21 @@
-//! Server-rendered pages (askama templates in `templates/`): they work without JavaScript, carry
-//! CSRF protection on every form, and are served with strict security headers. So far: pairing
-//! a phone (`/enroll/{code}`) and answering a sign-in request (`/approve/{link}`). Every route is registered through the OpenAPI router, like the
-//! JSON API, so the document lists the pages too.
+//! Server-rendered pages (askama templates in `templates/`): they work without JavaScript (one
+//! small static script only enhances), carry CSRF protection on every form, and are served with
+//! strict security headers. Pairing a phone (`/enroll/{code}`), answering a sign-in request
+//! (`/approve/{link}`), the phone's home (`/phone`), signing in on the web (`/login`) and the
+//! history of one's tokens (`/activity`). Every route is registered through the OpenAPI
+//! router, like the JSON API, so the document lists the pages too.
 
+mod activity;
 mod approve;
 mod cookies;
 mod csrf;
 mod enroll;
+mod live;
+mod login;
 mod page;
+mod phone;
+mod rows;
+mod viewer;
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -18,12 +26,17 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-/// The pages and their stylesheet.
+/// The pages, their stylesheet and their script.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(stylesheet))
+        .routes(routes!(script))
         .merge(enroll::router())
         .merge(approve::router())
+        .merge(phone::router())
+        .merge(login::router())
+        .merge(activity::router())
+        .merge(live::router())
 }
 
 /// The one stylesheet.
@@ -44,6 +57,24 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// The one script: local times, the waiting page's long-poll, live feeds.
+#[utoipa::path(
+    get,
+    path = "/static/app.js",
+    tag = "pages",
+    responses((status = 200, description = "The script of the pages", content_type = "text/javascript"))
+)]
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.js"),
+    )
+        .into_response()
+}
+
 /// Security headers on every response: no inline script, no framing, no referrer leaks (the
 /// approval and pairing links carry one-time secrets in their paths).
 pub async fn security_headers(request: Request, next: Next) -> Response {
@@ -52,7 +83,8 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+             img-src 'self' data:; form-action 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
         ),
     );

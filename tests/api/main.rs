@@ -20,6 +20,7 @@ mod openapi;
 mod pages;
 mod phone;
 mod proxy;
+mod signin;
 mod tls;
 mod token;
 mod totp;

@@ -1,0 +1,66 @@
+//! Who is looking at a page: a web sign-in (the session cookie, for `/activity`) or a paired
+//! phone (the device cookie, for `/phone`). Both are checked against the store on every
+//! request, so a revoked session or device stops working at once.
+
+use axum::http::HeaderMap;
+
+use super::cookies;
+use crate::auth::secrets::digest_secret;
+use crate::error::Result;
+use crate::state::AppState;
+use crate::store::{Device, User};
+
+/// A live web sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The nod session the sign-in is.
+    pub sid: String,
+    pub user: User,
+}
+
+/// The web sign-in of this request, if its cookie names a live session of an enabled user.
+pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<SignedIn>> {
+    let Some(refresh_token) = cookies::read(headers, cookies::SESSION).filter(|t| t.len() <= 256)
+    else {
+        return Ok(None);
+    };
+    let now = state.clock.now_ms();
+    let Some(session) = state
+        .store
+        .session_of_refresh(&digest_secret(refresh_token))
+        .await?
+        .filter(|s| s.revoked_at.is_none() && s.expires_at > now)
+    else {
+        return Ok(None);
+    };
+    let user = state
+        .store
+        .user_by_id(&session.user_id)
+        .await?
+        .filter(User::is_active);
+    Ok(user.map(|user| SignedIn {
+        sid: session.id,
+        user,
+    }))
+}
+
+/// The paired phone of this request, if its device cookie names an active device.
+pub async fn phone(state: &AppState, headers: &HeaderMap) -> Result<Option<Device>> {
+    let Some(secret) = cookies::read(headers, cookies::DEVICE).filter(|s| s.len() <= 256) else {
+        return Ok(None);
+    };
+    let device = state
+        .store
+        .device_by_secret_hash(&digest_secret(secret))
+        .await?
+        .filter(|d| d.revoked_at.is_none());
+    let Some(device) = device else {
+        return Ok(None);
+    };
+    let active = state
+        .store
+        .user_by_id(&device.user_id)
+        .await?
+        .is_some_and(|u| u.is_active());
+    Ok(active.then_some(device))
+}
