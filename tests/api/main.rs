@@ -7,6 +7,7 @@
 mod helpers;
 
 mod bad_input;
+mod browser;
 mod cli;
 mod discovery;
 mod dpop;

@@ -1,0 +1,116 @@
+//! Acceptance 2: a login whose client sent `<script>alert(1)</script>` as its user agent
+//! shows that text, literally, on `/approve`, `/phone` and `/activity`, and no script runs.
+
+use nod::domain::Username;
+use nod::flows::enroll::create_link;
+use serde_json::{Value, json};
+
+use super::driver::{Driver, assert_no_script_ran, body_text, click, fill, wait_for};
+use crate::helpers::{PASSWORD, spawn_app};
+
+const HOSTILE_AGENT: &str = "<script>alert(1)</script>";
+const HOSTILE_CLIENT: &str = "<img src=x onerror=\"window.__xss=1\">";
+
+#[tokio::test]
+async fn a_hostile_user_agent_is_shown_as_text_and_never_runs() {
+    let Some(mut driver) = Driver::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.user_with_phone("mallory").await;
+    let handset = driver.browser(true).await;
+    let computer = driver.browser(false).await;
+
+    // The handset pairs itself in the browser, so it holds a device cookie for /phone.
+    let code = create_link(&app.state, &Username::parse("mallory").unwrap())
+        .await
+        .unwrap()
+        .code;
+    handset
+        .goto(&app.url(&format!("/enroll/{code}")))
+        .await
+        .unwrap();
+    click(&handset, "form button[type=submit]").await;
+    wait_for(&handset, "figure.qr").await;
+
+    // The hostile login, straight through the API.
+    let login = app
+        .client
+        .post(app.url("/v1/login"))
+        .header("user-agent", HOSTILE_AGENT)
+        .json(&json!({"username": "mallory", "password": PASSWORD, "client_name": HOSTILE_CLIENT}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 202);
+    let login: Value = login.json().await.unwrap();
+    let note = app.next_notification("mallory").await;
+    let path = note
+        .approve_url
+        .trim_start_matches(app.state.settings.server.public_url.as_str());
+
+    handset.goto(&app.url(path)).await.unwrap();
+    wait_for(&handset, "input[name=binding_code]").await;
+    let page = body_text(&handset).await;
+    assert!(
+        page.contains(HOSTILE_AGENT) && page.contains(HOSTILE_CLIENT),
+        "{page}"
+    );
+    assert_no_script_ran(&handset).await;
+    fill(
+        &handset,
+        "input[name=binding_code]",
+        login["binding_code"].as_str().unwrap(),
+    )
+    .await;
+    click(&handset, "button[value=approve]").await;
+    wait_for(&handset, "p.state.approved").await;
+    let auth_req_id = login["auth_req_id"].as_str().unwrap();
+    assert_eq!(app.poll_token(auth_req_id, None).await.status(), 200);
+
+    // The phone's home lists the hostile session and the event, as text.
+    handset.goto(&app.url("/phone")).await.unwrap();
+    wait_for(&handset, "#feed li.event").await;
+    let page = body_text(&handset).await;
+    assert!(
+        page.contains(HOSTILE_AGENT) && page.contains(HOSTILE_CLIENT),
+        "{page}"
+    );
+    assert_no_script_ran(&handset).await;
+
+    // A web sign-in, approved from the phone's home this time.
+    computer.goto(&app.url("/login")).await.unwrap();
+    fill(&computer, "input[name=username]", "mallory").await;
+    fill(&computer, "input[name=password]", PASSWORD).await;
+    click(&computer, "form button[type=submit]").await;
+    let number = wait_for(&computer, "#binding-code")
+        .await
+        .text()
+        .await
+        .unwrap();
+    handset.goto(&app.url("/phone")).await.unwrap();
+    wait_for(&handset, "div.pending-card input[name=binding_code]").await;
+    fill(
+        &handset,
+        "div.pending-card input[name=binding_code]",
+        &number,
+    )
+    .await;
+    click(&handset, "div.pending-card button[value=approve]").await;
+
+    wait_for(&computer, "section.history").await;
+    let page = body_text(&computer).await;
+    assert!(
+        page.contains(HOSTILE_AGENT) && page.contains(HOSTILE_CLIENT),
+        "{page}"
+    );
+    assert_no_script_ran(&computer).await;
+    let html = computer.source().await.unwrap();
+    assert!(
+        !html.contains(HOSTILE_AGENT),
+        "the agent is escaped in the HTML"
+    );
+
+    computer.close().await.unwrap();
+    handset.close().await.unwrap();
+}
