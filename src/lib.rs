@@ -8,7 +8,7 @@
 //! short-lived signed JWT (EdDSA by default, optionally encrypted) and a rotating refresh token bound to a new session.
 //!
 //! # Layout
-//! Dependencies point inward: `api`/`cli` → `flows` → `domain`/`auth`/`store`/`notify`.
+//! Dependencies point inward: `api`/`web`/`cli` → `flows` → `domain`/`auth`/`store`/`notify`.
 //! - [`domain`]: pure types and rules (approval state machine, binding code, username).
 //! - [`auth`]: passwords (argon2id), random secrets, TOTP, signing keys and rotation, access
 //!   tokens (minting, JWE, the one verification core), DPoP proofs (RFC 9449), the revocation
@@ -16,10 +16,13 @@
 //! - [`audit`]: feed events, the group-commit writer, the live feed, retention.
 //! - [`store`]: the `Store` trait and its SQLite implementation.
 //! - [`notify`]: the `Notifier` trait, its providers and the registry that dispatches.
-//! - [`flows`]: use cases shared by the API and the CLI (login, decide, redeem, refresh, use a
+//! - [`flows`]: use cases shared by the API, the pages and the CLI (login, decide, redeem, refresh, use a
 //!   token, revoke sessions, read the feed, provision).
 //! - [`api`]: the JSON endpoints, one module per group, and their extractors; each registers its
 //!   handlers with their `#[utoipa::path]` operations, which make up `/openapi.json`.
+//! - [`web`]: the pages (`/approve`, `/enroll`, `/phone`, `/login`, `/activity`), askama
+//!   templates in `templates/`, the one cookie constructor, CSRF, security headers, and the
+//!   stylesheet and script in `static/`.
 //! - [`app`], [`state`], [`config`], [`clock`], [`error`], [`telemetry`], [`cli`]: wiring.
 
 pub mod api;

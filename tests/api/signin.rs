@@ -581,3 +581,62 @@ async fn every_form_refuses_a_post_without_its_csrf_token_and_changes_nothing() 
     );
     assert_eq!(web.open(&app, "/activity").await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_script_is_a_file_allowed_by_the_policy_and_no_page_has_inline_script() {
+    let app = spawn_app().await;
+    let mut jar = Jar::default();
+    let script = jar.open(&app, "/static/app.js").await;
+    assert_eq!(script.status(), 200);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let login = jar.open(&app, "/login").await;
+    let csp = login.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("connect-src 'self'")
+            && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let page = login.text().await.unwrap();
+    assert_eq!(
+        page.matches("<script").count(),
+        page.matches("<script src=\"/static/app.js\" defer></script>")
+            .count()
+    );
+}
+
+#[tokio::test]
+async fn the_phone_page_stream_delivers_new_events_as_rows() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let mut jar = Jar::default();
+    jar.insert("nod_device", &phone.secret);
+    // The follower is subscribed once the headers are back: every later event arrives.
+    let mut stream = jar.open(&app, "/phone/stream").await;
+    assert_eq!(stream.status(), 200);
+    app.start_login("alice").await;
+    let mut received = String::new();
+    while !received.contains("Sign-in requested") {
+        let chunk = stream
+            .chunk()
+            .await
+            .unwrap()
+            .expect("the stream stays open");
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let data = received
+        .lines()
+        .find_map(|l| l.strip_prefix("data:"))
+        .unwrap();
+    let row: Value = serde_json::from_str(data.trim()).unwrap();
+    assert_eq!(row["label"], "Sign-in requested");
+    assert_eq!(row["what"], "test suite");
+}
