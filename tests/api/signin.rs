@@ -640,3 +640,27 @@ async fn the_phone_page_stream_delivers_new_events_as_rows() {
     assert_eq!(row["label"], "Sign-in requested");
     assert_eq!(row["what"], "test suite");
 }
+
+#[tokio::test]
+async fn the_activity_stream_ends_when_its_own_session_is_revoked() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let mut jar = Jar::default();
+    web_sign_in(&app, &mut jar, &phone).await;
+    let mut stream = jar.open(&app, "/activity/stream").await;
+    assert_eq!(stream.status(), 200);
+    let revoked = app
+        .client
+        .post(app.url("/v1/device/sessions/revoke-all"))
+        .bearer_auth(&phone.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    // Ends on the revocation itself, well before the 30 s recheck would end it.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while stream.chunk().await.unwrap().is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream of a revoked session stays open");
+}

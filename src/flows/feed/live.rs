@@ -164,6 +164,9 @@ impl Follower {
                         return Ok(None);
                     }
                 }
+                // A web sign-in watching its own revocation stops at once, not at the next
+                // recheck.
+                Wake::Live(Ok(event)) if self.ends_with(&event) => return Ok(None),
                 Wake::Live(Ok(event)) if event.id > self.last_sent && self.wants(&event) => {
                     self.last_sent = event.id;
                     return Ok(Some(event));
@@ -205,6 +208,18 @@ impl Follower {
                 .sid
                 .as_ref()
                 .is_none_or(|s| event.sid.as_ref() == Some(s))
+    }
+
+    /// Whether `event` is the revocation of the session this stream is for.
+    fn ends_with(&self, event: &AuditEvent) -> bool {
+        match &self.viewer {
+            Viewer::Session { sid, user_id } => {
+                event.kind == crate::audit::kind::SESSION_REVOKED
+                    && event.user_id == *user_id
+                    && event.sid.as_ref() == Some(sid)
+            }
+            Viewer::Device { .. } => false,
+        }
     }
 
     /// The device is still paired (or the session live) and the user still enabled.
