@@ -1,6 +1,7 @@
 //! A chromedriver process for one test, and browsers on it.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,7 +29,8 @@ const FLAGS: &[&str] = &[
     "--force-device-scale-factor=1",
 ];
 
-/// A running chromedriver, killed on drop.
+/// A running chromedriver, killed on drop together with the browsers it started (they share
+/// its process group), even when a test fails half-way.
 pub struct Driver {
     child: Child,
     url: String,
@@ -38,6 +40,8 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -76,6 +80,7 @@ impl Driver {
             .port();
         let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
