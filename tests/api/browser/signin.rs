@@ -32,6 +32,8 @@ async fn a_web_sign_in_approved_in_a_second_browser_continues_to_activity_where_
         .await
         .unwrap();
     assert_eq!(number.len(), 2, "the login screen shows a two-digit number");
+    set_viewport(&computer, 1280, 800).await;
+    capture(&computer, "login-wait.png", 1280, 800).await;
 
     let note = app.next_notification("alice").await;
     let path = note

@@ -6,6 +6,7 @@ use nod::flows::enroll::create_link;
 use serde_json::{Value, json};
 
 use super::driver::{Driver, assert_no_script_ran, body_text, click, fill, wait_for};
+use super::screenshots::capture;
 use crate::helpers::{PASSWORD, spawn_app};
 
 const HOSTILE_AGENT: &str = "<script>alert(1)</script>";
@@ -77,6 +78,7 @@ async fn a_hostile_user_agent_is_shown_as_text_and_never_runs() {
         "{page}"
     );
     assert_no_script_ran(&handset).await;
+    capture(&handset, "phone.png", 360, 740).await;
 
     // A web sign-in, approved from the phone's home this time.
     computer.goto(&app.url("/login")).await.unwrap();
