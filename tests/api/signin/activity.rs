@@ -1,0 +1,114 @@
+//! `/activity`: Revoke per session, Sign out, filters and pages.
+
+use reqwest::StatusCode;
+
+use super::browsing::{Jar, csrf_field, location, user_id, web_sign_in};
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn revoke_on_the_activity_page_ends_a_session_and_its_tokens() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let tokens = app.sign_in(&phone).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(app.verify(token).await.status(), 200);
+    let mut jar = Jar::default();
+    let web_sid = web_sign_in(&app, &mut jar, &phone).await;
+
+    let page = jar.open(&app, "/activity").await.text().await.unwrap();
+    assert!(
+        page.contains("test suite") && page.contains("/orders/42"),
+        "{page}"
+    );
+    let now = app.state.clock.now_ms();
+    let api_sid = app
+        .state
+        .store
+        .active_sessions(&user_id(&app, "alice").await, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.client_name == "test suite")
+        .unwrap()
+        .id;
+    let csrf = csrf_field(&page);
+    let revoked = jar
+        .post(
+            &app,
+            &format!("/activity/sessions/{api_sid}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.verify(token).await.status(), 401);
+    // Still signed in on the web; then signing out ends the web session too.
+    let page = jar.open(&app, "/activity").await.text().await.unwrap();
+    assert!(
+        page.contains("Session ended") && page.contains("by user"),
+        "{page}"
+    );
+    let out = jar.post(&app, "/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(location(&out), "/login");
+    let session = app
+        .state
+        .store
+        .session_by_id(&web_sid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.revoked_by.as_deref(), Some("user"));
+}
+
+#[tokio::test]
+async fn activity_filters_by_kind_and_pages_with_an_older_link() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let tokens = app.sign_in(&phone).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    for _ in 0..30 {
+        assert_eq!(app.verify(token).await.status(), 200);
+    }
+    let mut jar = Jar::default();
+    web_sign_in(&app, &mut jar, &phone).await;
+
+    let first = jar
+        .open(&app, "/activity?kind=token_used")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(first.matches("<li class=\"event").count(), 25);
+    assert_eq!(
+        first.matches("Token used").count() - 1,
+        25,
+        "only uses (plus the option)"
+    );
+    let older = first
+        .split("href=\"/activity?kind=token_used&#38;before=")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(first.contains("data-stream=\"/activity/stream?kind=token_used\""));
+    let second = jar
+        .open(&app, &format!("/activity?kind=token_used&before={older}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(second.matches("<li class=\"event").count(), 5);
+    assert!(!second.contains("rel=\"next\"") && !second.contains("data-stream"));
+
+    // A time range before every event is empty; a bad day is a clear 400 page.
+    let empty = jar
+        .open(&app, "/activity?to=1999-12-31")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(empty.matches("<li class=\"event").count(), 0);
+    let bad = jar.open(&app, "/activity?from=yesterday").await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("YYYY-MM-DD"));
+}

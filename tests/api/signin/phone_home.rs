@@ -1,0 +1,98 @@
+//! `/phone`: the paired browser's home, and what a browser that is not one sees.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::browsing::{Jar, csrf_field, user_id};
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn a_browser_that_is_not_a_paired_phone_gets_a_clear_page() {
+    let app = spawn_app().await;
+    let mut jar = Jar::default();
+    let response = jar.open(&app, "/phone").await;
+    assert_eq!(response.status(), 401);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("not a paired phone") && page.contains("enroll-link"));
+    jar.insert("nod_device", "not-a-secret");
+    assert_eq!(jar.open(&app, "/phone").await.status(), 401);
+    assert_eq!(jar.open(&app, "/phone/stream").await.status(), 401);
+}
+
+#[tokio::test]
+async fn the_phone_home_answers_a_sign_in_and_revokes_sessions() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let mut jar = Jar::default();
+    jar.insert("nod_device", &phone.secret);
+    let pending = app.start_login("alice").await;
+
+    let page = jar.open(&app, "/phone").await.text().await.unwrap();
+    assert!(page.contains("test suite") && page.contains("Waiting for you"));
+    let note = app.next_notification("alice").await;
+    let csrf = csrf_field(&page);
+    let answered = jar
+        .post(
+            &app,
+            &format!("/phone/approvals/{}", note.approval_id),
+            &[
+                ("csrf", &csrf),
+                ("decision", "approve"),
+                ("binding_code", &pending.binding_code),
+            ],
+        )
+        .await;
+    assert_eq!(answered.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.poll_token(&pending.auth_req_id, None).await.status(),
+        200
+    );
+    app.sign_in(&phone).await;
+
+    let page = jar.open(&app, "/phone").await.text().await.unwrap();
+    assert_eq!(
+        page.matches("/revoke\"").count(),
+        2,
+        "two sessions to revoke"
+    );
+    let all = jar
+        .post(&app, "/phone/sessions/revoke-all", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(all.status(), StatusCode::SEE_OTHER);
+    let now = app.state.clock.now_ms();
+    let left = app
+        .state
+        .store
+        .active_sessions(&user_id(&app, "alice").await, now)
+        .await
+        .unwrap();
+    assert!(left.is_empty());
+}
+
+#[tokio::test]
+async fn the_phone_page_stream_delivers_new_events_as_rows() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let mut jar = Jar::default();
+    jar.insert("nod_device", &phone.secret);
+    // The follower is subscribed once the headers are back: every later event arrives.
+    let mut stream = jar.open(&app, "/phone/stream").await;
+    assert_eq!(stream.status(), 200);
+    app.start_login("alice").await;
+    let mut received = String::new();
+    while !received.contains("Sign-in requested") {
+        let chunk = stream
+            .chunk()
+            .await
+            .unwrap()
+            .expect("the stream stays open");
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let data = received
+        .lines()
+        .find_map(|l| l.strip_prefix("data:"))
+        .unwrap();
+    let row: Value = serde_json::from_str(data.trim()).unwrap();
+    assert_eq!(row["label"], "Sign-in requested");
+    assert_eq!(row["what"], "test suite");
+}
