@@ -110,7 +110,9 @@ impl AppState {
             settings.tokens.dpop_proof_window.0.as_secs(),
             settings.tokens.dpop_replay_cache,
         );
-        let feed = Feed::new(4096);
+        // Shared with other instances, the database announces every commit and followers read
+        // from it; alone, the writer relays its own events.
+        let feed = Feed::new(4096, !store.is_shared());
         let audit = AuditWriter::spawn(
             store.clone(),
             feed.clone(),

@@ -2,9 +2,14 @@
 //!
 //! The order of steps is what makes it exact. The broadcast is subscribed *before* the store is
 //! read, so an event committed meanwhile is in both — and is dropped the second time because
-//! only ids above the last one sent go out (ids grow in commit order: one writer appends). A
-//! receiver that falls behind the broadcast (`Lagged`) reads the gap from the store again. So a
-//! follower sees every event once, in order, with no gap, and resumes after any id it was given.
+//! only ids above the last one sent go out (ids grow in commit order: one writer appends, or,
+//! on PostgreSQL, batches from every instance take one lock in turn). A receiver that falls
+//! behind the broadcast (`Lagged`) reads the gap from the store again. So a follower sees every
+//! event once, in order, with no gap, and resumes after any id it was given.
+//!
+//! When several instances share the database, the broadcast carries only `Appended` notices
+//! (the database's, in commit order, see `crate::cluster`) and every event comes from the
+//! store: a notice makes the follower read the events above the last one it sent.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -15,6 +20,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, interval_at};
 
+use crate::audit::FeedItem;
 use crate::error::Result;
 use crate::state::AppState;
 use crate::store::{AuditCursor, AuditEvent, AuditFilter, Device};
@@ -85,7 +91,7 @@ enum Wake {
     /// Time to check the device is still allowed.
     Recheck,
     /// The broadcast delivered (or reported a lag or its end).
-    Live(Result<Arc<AuditEvent>, RecvError>),
+    Live(Result<FeedItem, RecvError>),
 }
 
 struct Follower {
@@ -93,7 +99,7 @@ struct Follower {
     device_id: String,
     user_id: String,
     filter: AuditFilter,
-    live: broadcast::Receiver<Arc<AuditEvent>>,
+    live: broadcast::Receiver<FeedItem>,
     shutdown: watch::Receiver<bool>,
     recheck: tokio::time::Interval,
     /// The id everything sent so far is at or below.
@@ -134,10 +140,16 @@ impl Follower {
                         return Ok(None);
                     }
                 }
-                Wake::Live(Ok(event)) if event.id > self.last_sent && self.wants(&event) => {
+                Wake::Live(Ok(FeedItem::Event(event)))
+                    if event.id > self.last_sent && self.wants(&event) =>
+                {
                     self.last_sent = event.id;
                     return Ok(Some(event));
                 }
+                Wake::Live(Ok(FeedItem::Appended { user_id })) if *user_id == *self.user_id => {
+                    self.catching_up = true;
+                }
+                Wake::Live(Ok(FeedItem::Resync)) => self.catching_up = true,
                 Wake::Live(Ok(_)) => {}
                 Wake::Live(Err(RecvError::Lagged(missed))) => {
                     tracing::debug!(missed, "feed follower lagged; catching up from the store");

@@ -1,0 +1,63 @@
+//! Several instances, one database: what one instance commits, the others learn at once.
+//!
+//! The database announces each committed change (PostgreSQL triggers `NOTIFY`; see
+//! `migrations/postgres/0006_notify.sql`), and this task turns every announcement into the same
+//! local step the committing instance took itself: wake the long-polls of a decided approval,
+//! add a revoked session to the revocation view, tell feed streams their user's feed grew. One
+//! mechanism, two sources: an instance hears its own changes too, and acting twice is harmless.
+//!
+//! A lost connection is not left silent: once listening again, the stream reports `Resync`,
+//! and every view is rebuilt from the store — the revocation view reloaded, every long-poll
+//! woken to re-read its approval, every feed stream caught up.
+
+use std::time::Duration;
+
+use crate::audit::FeedItem;
+use crate::state::AppState;
+use crate::store::{Change, ChangeStream};
+
+/// The first wait before listening again after the database went away; doubled up to `MAX`.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// Applies every announced change until the task is aborted (at shutdown).
+pub async fn follow(state: AppState, mut changes: Box<dyn ChangeStream>) {
+    let mut retry = RETRY_FIRST;
+    loop {
+        match changes.next().await {
+            Ok(change) => {
+                retry = RETRY_FIRST;
+                apply(&state, change).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?retry, "lost the database's change stream");
+                crate::metrics::change_stream_lost();
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(RETRY_MAX);
+            }
+        }
+    }
+}
+
+/// Takes the local step a change calls for.
+pub async fn apply(state: &AppState, change: Change) {
+    match change {
+        Change::ApprovalChanged { id } => state.wakeups.fire(&id),
+        Change::SessionRevoked { sid, at } => state.revocations.insert([(sid, at)]),
+        Change::FeedAppended { user_id } => state.feed.publish(FeedItem::Appended {
+            user_id: user_id.into(),
+        }),
+        Change::Resync => resync(state).await,
+    }
+}
+
+/// Rebuilds what may have missed a change while the stream was down.
+async fn resync(state: &AppState) {
+    tracing::info!("listening to the database again; resynchronising the in-memory views");
+    // A failure leaves the periodic refresh (every 5 s) to catch up.
+    if let Err(e) = state.refresh_revocations().await {
+        tracing::warn!(error = %e, "could not reload the revocation view after reconnecting");
+    }
+    state.wakeups.fire_all();
+    state.feed.publish(FeedItem::Resync);
+}
