@@ -6,9 +6,11 @@
 //! add a revoked session to the revocation view, tell feed streams their user's feed grew. One
 //! mechanism, two sources: an instance hears its own changes too, and acting twice is harmless.
 //!
-//! A lost connection is not left silent: once listening again, the stream reports `Resync`,
-//! and every view is rebuilt from the store — the revocation view reloaded, every long-poll
-//! woken to re-read its approval, every feed stream caught up.
+//! A lost connection is not left silent. While it is down the revocation view is marked stale
+//! and token uses answer 503 (fail closed: another instance may have revoked a session we
+//! cannot hear of). Once listening again, the stream reports `Resync`, and every view is
+//! rebuilt from the store — the revocation view reloaded (then trusted again), every
+//! long-poll woken to re-read its approval, every feed stream caught up.
 
 use std::time::Duration;
 
@@ -30,6 +32,9 @@ pub async fn follow(state: AppState, mut changes: Box<dyn ChangeStream>) {
                 apply(&state, change).await;
             }
             Err(e) => {
+                // Until listening again and reloaded, a revocation elsewhere could go unheard:
+                // token uses answer 503 meanwhile instead of trusting the view.
+                state.revocations.set_current(false);
                 tracing::warn!(error = %e, retry_in = ?retry, "lost the database's change stream");
                 crate::metrics::change_stream_lost();
                 tokio::time::sleep(retry).await;
@@ -51,13 +56,18 @@ pub async fn apply(state: &AppState, change: Change) {
     }
 }
 
-/// Rebuilds what may have missed a change while the stream was down.
+/// Rebuilds what may have missed a change while the stream was down. The revocation view is
+/// trusted again only once reloaded (retried until the store answers; announcements meanwhile
+/// wait in the listener's buffer).
 async fn resync(state: &AppState) {
     tracing::info!("listening to the database again; resynchronising the in-memory views");
-    // A failure leaves the periodic refresh (every 5 s) to catch up.
-    if let Err(e) = state.refresh_revocations().await {
+    let mut retry = RETRY_FIRST;
+    while let Err(e) = state.refresh_revocations().await {
         tracing::warn!(error = %e, "could not reload the revocation view after reconnecting");
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(RETRY_MAX);
     }
+    state.revocations.set_current(true);
     state.wakeups.fire_all();
     state.feed.publish(FeedItem::Resync);
 }

@@ -35,7 +35,8 @@ pub enum Change {
 /// A stream of [`Change`]s.
 #[async_trait]
 pub trait ChangeStream: Send {
-    /// The next change. An error means the database cannot be reached; calling again tries
-    /// to reconnect, and a reconnection is reported as [`Change::Resync`].
+    /// The next change. An error means the stream was interrupted or the database cannot be
+    /// reached — changes may be missed from then on; calling again tries to listen again, and
+    /// success is reported as [`Change::Resync`].
     async fn next(&mut self) -> StoreResult<Change>;
 }
