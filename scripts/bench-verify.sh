@@ -2,6 +2,7 @@
 # Benchmark: /v1/verify with durable audit (group commit) against the same server's /healthz,
 # on loopback with wrk, in one run on one machine. Prints throughput, p99 and the ratio.
 #   scripts/bench-verify.sh [DURATION_SECONDS] [CONNECTIONS]
+# On PostgreSQL: BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test scripts/bench-verify.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
@@ -31,7 +32,7 @@ run() { # name round extra-wrk-args...
 }
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo "wrk -t2 -c$connections, $rounds alternating rounds of ${duration}s, $(nproc) cores," \
-  "audit durability: ${NOD_AUDIT__DURABILITY:-commit}"
+  "audit durability: ${NOD_AUDIT__DURABILITY:-commit}, database: ${NOD_DATABASE__URL%%:*}"
 wrk -t2 -c"$connections" -d2s -H "Authorization: Bearer $token" "$base/v1/verify" > /dev/null # warm-up
 for round in $(seq 1 "$rounds"); do
   run healthz "$round" "$base/healthz"

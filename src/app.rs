@@ -15,11 +15,14 @@ use crate::auth::keys::watch;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::state::AppState;
+use crate::store::ChangeStream;
 
 /// A built, not yet running, nod server.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// What other instances sharing the database commit (PostgreSQL).
+    changes: Option<Box<dyn ChangeStream>>,
     /// Present when `server.tls` is configured: serve HTTPS.
     tls: Option<RustlsConfig>,
 }
@@ -40,9 +43,20 @@ impl Application {
             None => None,
         };
         let state = AppState::build(settings, clock).await?;
+        // Listening before the first request is served, then reloading what was read before
+        // listening began: from here on no other instance's revocation is missed.
+        let changes = state
+            .store
+            .changes()
+            .await
+            .context("listening for other instances' changes")?;
+        if changes.is_some() {
+            state.refresh_revocations().await?;
+        }
         Ok(Application {
             listener,
             state,
+            changes,
             tls,
         })
     }
@@ -70,6 +84,9 @@ impl Application {
     ) -> std::io::Result<()> {
         let state = self.state;
         let mut background = spawn_background(&state);
+        if let Some(changes) = self.changes {
+            background.spawn(crate::cluster::follow(state.clone(), changes));
+        }
         let router = crate::api::router(state.clone());
         // Tell long-lived responses (feed streams) first: graceful shutdown waits for them.
         let stopping = state.shutting_down.clone();

@@ -14,7 +14,8 @@
 //!   tokens (minting, JWE, the one verification core), DPoP proofs (RFC 9449), the revocation
 //!   view, resource servers.
 //! - [`audit`]: feed events, the group-commit writer, the live feed, retention.
-//! - [`store`]: the `Store` trait and its SQLite implementation.
+//! - [`store`]: the `Store` trait and its SQLite and PostgreSQL implementations.
+//! - [`cluster`]: several instances on one database — applying the changes the others commit.
 //! - [`notify`]: the `Notifier` trait, its providers and the registry that dispatches.
 //! - [`flows`]: use cases shared by the API, the pages and the CLI (login, decide, redeem, refresh, use a
 //!   token, revoke sessions, read the feed, provision).
@@ -31,6 +32,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod error;

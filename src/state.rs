@@ -70,7 +70,8 @@ pub struct Services {
     pub audit: AuditWriter,
     /// Committed feed events, live.
     pub feed: Feed,
-    /// Signs feed page cursors; its key is random per process (docs/feed.md).
+    /// Signs feed page cursors, with a key derived from `totp.encryption_key`: cursors stay
+    /// good across restarts and instances (docs/feed.md).
     pub cursors: CursorCodec,
     /// Flips to `true` when the server begins shutting down, so long-lived responses (feed
     /// streams) end and graceful shutdown does not wait on them forever.
@@ -110,13 +111,18 @@ impl AppState {
             settings.tokens.dpop_proof_window.0.as_secs(),
             settings.tokens.dpop_replay_cache,
         );
-        let feed = Feed::new(4096);
+        // Shared with other instances, the database announces every commit and followers read
+        // from it; alone, the writer relays its own events.
+        let feed = Feed::new(4096, !store.is_shared());
         let audit = AuditWriter::spawn(
             store.clone(),
             feed.clone(),
             settings.audit.durability,
             settings.audit.queue,
         );
+        // Keys every instance must agree on, derived from the one secret they share.
+        let cursor_key = totp.derive_key("feed cursors");
+        let nonce_key = totp.derive_key("dpop nonces");
         let state = AppState(Arc::new(Services {
             settings: Arc::new(settings),
             store,
@@ -128,12 +134,12 @@ impl AppState {
             wakeups: Arc::new(WakeUps::default()),
             verifier: Arc::new(verifier),
             dpop: Arc::new(dpop),
-            dpop_nonces: Arc::new(NonceIssuer::random(DPOP_NONCE_PERIOD_SECS)?),
+            dpop_nonces: Arc::new(NonceIssuer::with_key(&nonce_key, DPOP_NONCE_PERIOD_SECS)),
             revocations: Arc::new(RevocationView::default()),
             resource_servers: Arc::new(ResourceServers::default()),
             audit,
             feed,
-            cursors: CursorCodec::random()?,
+            cursors: CursorCodec::with_key(&cursor_key),
             shutting_down: Arc::new(tokio::sync::watch::Sender::new(false)),
         }));
         state.refresh_revocations().await?;

@@ -28,15 +28,16 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: `200` when the database answers and a signing key is loaded, `503` otherwise,
+/// Readiness: `200` when the database answers, a signing key is loaded and the revocation
+/// view is current (on a shared database: this instance hears the others), `503` otherwise,
 /// with what failed (never why in detail: that goes to the log).
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "`{\"ready\":true,\"database\":true,\"keys\":true}`", body = Object),
-        (status = 503, description = "Not ready: which of `database` and `keys` failed", body = Object),
+        (status = 200, description = "`{\"ready\":true,\"database\":true,\"keys\":true,\"revocations\":true}`", body = Object),
+        (status = 503, description = "Not ready: which of `database`, `keys` and `revocations` failed", body = Object),
     )
 )]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
@@ -48,13 +49,20 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         }
     };
     let keys = state.keys.snapshot().current().is_some();
-    let status = if database && keys {
+    let revocations = state.revocations.is_current();
+    let ready = database && keys && revocations;
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (
         status,
-        Json(json!({ "ready": database && keys, "database": database, "keys": keys })),
+        Json(json!({
+            "ready": ready,
+            "database": database,
+            "keys": keys,
+            "revocations": revocations,
+        })),
     )
 }

@@ -57,34 +57,59 @@ pub fn event(user_id: &str, kind: &str, at: i64) -> AuditEvent {
     }
 }
 
+/// What the feed tells its followers.
+#[derive(Debug, Clone)]
+pub enum FeedItem {
+    /// An event this instance committed, with its id.
+    Event(Arc<AuditEvent>),
+    /// Events of this user were committed (by any instance sharing the database): followers
+    /// of the user read them from the store.
+    Appended {
+        /// Whose feed grew.
+        user_id: Arc<str>,
+    },
+    /// Notices may have been missed (the database connection was lost): every follower
+    /// catches up from the store.
+    Resync,
+}
+
 /// Live fan-out of committed events to feed streams (SSE). Lagging receivers are told so and
 /// catch up from the store.
+///
+/// Alone on its database, an instance relays the events its writer commits. When several
+/// instances share one (PostgreSQL), the store is the only source of events: the database
+/// announces each commit (`Appended`, in commit order) and followers read from the store, so
+/// an event written elsewhere is never overtaken by a later local one.
 #[derive(Debug, Clone)]
 pub struct Feed {
-    sender: broadcast::Sender<Arc<AuditEvent>>,
+    sender: broadcast::Sender<FeedItem>,
+    relays_events: bool,
 }
 
 impl Feed {
-    /// A feed buffering up to `capacity` events per slow receiver.
-    pub fn new(capacity: usize) -> Self {
+    /// A feed buffering up to `capacity` items per slow receiver. `relays_events`: whether the
+    /// writer's own events are relayed (one instance) or only announced by the database.
+    pub fn new(capacity: usize, relays_events: bool) -> Self {
         Feed {
             sender: broadcast::channel(capacity.max(16)).0,
+            relays_events,
         }
     }
 
     /// Announces committed events (ids assigned).
-    pub fn publish(&self, event: Arc<AuditEvent>) {
+    pub fn publish(&self, item: FeedItem) {
         // No receiver is fine: nobody is watching.
-        let _ = self.sender.send(event);
+        let _ = self.sender.send(item);
     }
 
-    /// Whether any stream is listening (publishing to nobody is skipped).
-    pub fn is_watched(&self) -> bool {
-        self.sender.receiver_count() > 0
+    /// Whether the writer should publish the events it commits: only when the database does
+    /// not announce them, and only when a stream is listening.
+    pub fn wants_events(&self) -> bool {
+        self.relays_events && self.sender.receiver_count() > 0
     }
 
     /// A receiver of everything published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<AuditEvent>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<FeedItem> {
         self.sender.subscribe()
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::Feed;
+use super::{Feed, FeedItem};
 use crate::error::Error;
 use crate::store::{AuditEvent, Store};
 
@@ -160,7 +160,7 @@ async fn write(store: &dyn Store, feed: &Feed, batch: &mut Vec<Job>) {
         acks.push(job.ack);
     }
     // Copies only when a stream is listening; otherwise the strings move into the statement.
-    let watched = feed.is_watched().then(|| events.clone());
+    let watched = feed.wants_events().then(|| events.clone());
     let count = events.len();
     let started = std::time::Instant::now();
     let outcome = store.append_audit(events).await;
@@ -169,7 +169,7 @@ async fn write(store: &dyn Store, feed: &Feed, batch: &mut Vec<Job>) {
         Ok(ids) => {
             for (mut event, id) in watched.into_iter().flatten().zip(ids) {
                 event.id = id;
-                feed.publish(Arc::new(event));
+                feed.publish(FeedItem::Event(Arc::new(event)));
             }
             true
         }

@@ -2,17 +2,35 @@
 //! may still be alive. An access token lives at most `access_ttl`, so an entry can go
 //! `access_ttl` + leeway after its revocation and the set stays small. Checked on every use
 //! after the token itself verified; no database read on that path.
+//!
+//! When instances share a database, the view is only as good as the connection that hears
+//! the others' revocations: while it is down the view is *stale*, and token uses are answered
+//! 503 rather than trusting a view that may miss a revocation (see `crate::cluster`).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Revoked session ids and when they were revoked (Unix ms).
 #[derive(Debug, Default)]
 pub struct RevocationView {
     revoked: RwLock<HashMap<String, i64>>,
+    /// Set while revocations made elsewhere may be missing (the change stream is down).
+    stale: AtomicBool,
 }
 
 impl RevocationView {
+    /// Whether the view can be trusted: false while another instance's revocation might not
+    /// have reached it.
+    pub fn is_current(&self) -> bool {
+        !self.stale.load(Ordering::Acquire)
+    }
+
+    /// Marks the view stale (it may miss revocations) or current again (just reloaded).
+    pub fn set_current(&self, current: bool) {
+        self.stale.store(!current, Ordering::Release);
+    }
+
     /// Whether tokens of session `sid` must be refused.
     pub fn is_revoked(&self, sid: &str) -> bool {
         self.read().contains_key(sid)

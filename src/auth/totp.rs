@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -15,6 +16,9 @@ use crate::config::Secret;
 /// The key that encrypts TOTP secrets at rest.
 pub struct TotpCipher {
     key: LessSafeKey,
+    /// Derives the other keys every instance must agree on (feed cursors, DPoP nonces) from
+    /// the same configured secret, so sharing this one key is enough.
+    derive: hmac::Key,
 }
 
 impl TotpCipher {
@@ -42,7 +46,21 @@ impl TotpCipher {
             .map_err(|_| anyhow::anyhow!("totp.encryption_key: rejected by AES-256-GCM"))?;
         Ok(TotpCipher {
             key: LessSafeKey::new(key),
+            derive: hmac::Key::new(hmac::HMAC_SHA256, &bytes),
         })
+    }
+
+    /// A 32-byte key for `purpose`, derived from the configured secret (HMAC-SHA256 as a PRF
+    /// over a purpose label, so no derived key reveals another or the secret itself). Every
+    /// instance with the same `totp.encryption_key` derives the same keys.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        let tag = hmac::sign(
+            &self.derive,
+            format!("nod derived key v1: {purpose}").as_bytes(),
+        );
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&tag.as_ref()[..32]);
+        key
     }
 
     /// Encrypts a secret for the device `device_id` (bound as associated data, so a ciphertext
@@ -102,6 +120,28 @@ pub fn otpauth_uri(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_agree_across_loads_and_differ_by_purpose_and_secret() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let one = TotpCipher::load(&Secret::default(), dir.path())?;
+        let same = TotpCipher::load(&Secret::default(), dir.path())?;
+        assert_eq!(
+            one.derive_key("feed cursors"),
+            same.derive_key("feed cursors")
+        );
+        assert_ne!(
+            one.derive_key("feed cursors"),
+            one.derive_key("dpop nonces")
+        );
+        let other_dir = tempfile::tempdir()?;
+        let other = TotpCipher::load(&Secret::default(), other_dir.path())?;
+        assert_ne!(
+            one.derive_key("feed cursors"),
+            other.derive_key("feed cursors")
+        );
+        Ok(())
+    }
 
     #[test]
     fn secrets_round_trip_only_for_their_device() -> anyhow::Result<()> {

@@ -56,6 +56,12 @@ pub async fn check(
         .verifier
         .verify(&state.keys.snapshot(), token, now.div_euclid(1000))
         .map_err(|_| Error::InvalidToken("the access token is invalid or expired"))?;
+    if !state.revocations.is_current() {
+        // Another instance may have revoked this session and we could not hear it.
+        return Err(Error::Unavailable(
+            "the revocation view is resynchronising with the database".into(),
+        ));
+    }
     if state.revocations.is_revoked(&claims.sid) {
         let mut e = event(&claims.sub, kind::TOKEN_REJECTED, now);
         e.sid = Some(claims.sid.clone());

@@ -35,6 +35,15 @@ impl WakeUps {
         }
     }
 
+    /// Wakes every waiter: after notices from other instances may have been missed, each
+    /// re-reads its approval (a spurious wake-up only costs that read).
+    pub fn fire_all(&self) {
+        let live: Vec<Arc<Notify>> = self.lock().values().filter_map(Weak::upgrade).collect();
+        for notify in live {
+            notify.notify_waiters();
+        }
+    }
+
     /// How many ids have live waiters (for tests and metrics).
     pub fn waiting(&self) -> usize {
         self.lock()
@@ -54,6 +63,23 @@ impl WakeUps {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[tokio::test]
+    async fn fire_all_wakes_every_waiter() {
+        let wakeups = WakeUps::default();
+        let (a, b) = (wakeups.subscribe("a"), wakeups.subscribe("b"));
+        let (wait_a, wait_b) = (a.notified(), b.notified());
+        tokio::pin!(wait_a, wait_b);
+        wait_a.as_mut().enable();
+        wait_b.as_mut().enable();
+        wakeups.fire_all();
+        tokio::time::timeout(Duration::from_secs(5), async {
+            wait_a.await;
+            wait_b.await;
+        })
+        .await
+        .expect("both waiters woken");
+    }
 
     #[tokio::test]
     async fn a_fire_after_enable_is_not_missed() {

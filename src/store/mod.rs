@@ -1,6 +1,7 @@
 //! The storage seam: one `Store` trait, one implementation per database. Everything above this
 //! module talks to `Arc<dyn Store>` and the plain records below; no SQL dialect leaks upward.
 
+mod changes;
 mod records;
 pub mod sqlite;
 
@@ -8,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use changes::{Change, ChangeStream};
 pub use records::*;
 
 /// What can go wrong in the store, as callers need to tell it apart.
@@ -41,6 +43,18 @@ pub enum ApprovalSlot {
 pub trait Store: Send + Sync + 'static {
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Whether other nod instances may share this database, so that what they commit reaches
+    /// this one only through [`Store::changes`] (PostgreSQL). False for an embedded database.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Starts listening for the changes the database announces; `None` when it announces
+    /// none (not shared). Once this returns, no later commit is missed.
+    async fn changes(&self) -> StoreResult<Option<Box<dyn ChangeStream>>> {
+        Ok(None)
+    }
 
     // --- users ---------------------------------------------------------------------------
     /// Adds a user; `Conflict` if the username is taken.

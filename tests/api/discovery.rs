@@ -40,8 +40,16 @@ async fn the_probes_say_alive_and_ready() {
     let body: Value = ready.json().await.unwrap();
     assert_eq!(
         body,
-        serde_json::json!({"ready": true, "database": true, "keys": true})
+        serde_json::json!({"ready": true, "database": true, "keys": true, "revocations": true})
     );
+
+    // Not hearing other instances' revocations takes the instance out of rotation.
+    app.state.revocations.set_current(false);
+    let stale = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(stale.status(), 503);
+    let body: Value = stale.json().await.unwrap();
+    assert_eq!(body["revocations"], false);
+    assert_eq!(body["database"], true);
 }
 
 #[tokio::test]

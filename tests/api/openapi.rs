@@ -368,6 +368,8 @@ async fn the_documented_schemas_match_what_the_endpoints_send() {
     assert_conforms(&document, "ApprovalList", &approvals);
     assert_conforms(&document, "PendingApproval", &approvals["approvals"][0]);
 
+    // Delivery runs off the login's path: wait until it happened before reading the outbox.
+    app.next_notification("alice").await;
     let notifications: Value = app.get_json("/v1/test/notifications?username=alice").await;
     assert_conforms(&document, "SentNotification", &notifications[0]);
 

@@ -203,6 +203,28 @@ async fn introspection_answers_resource_servers_only() {
 }
 
 #[tokio::test]
+async fn token_uses_answer_503_while_the_revocation_view_is_stale() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let token = access(&app.sign_in(&phone).await);
+    let secret = app.resource_server("orders").await;
+    assert_eq!(app.verify(&token).await.status(), 200);
+
+    // What the cluster task does while it cannot hear other instances' revocations.
+    app.state.revocations.set_current(false);
+    let verify = app.verify(&token).await;
+    assert_eq!(verify.status(), 503);
+    assert_eq!(error_code(verify).await, "temporarily_unavailable");
+    let introspect = app.introspect(&token, ("orders", &secret)).await;
+    assert_eq!(introspect.status(), 503);
+    // A token that is not ours is still plainly invalid.
+    assert_eq!(app.verify("not.a.token").await.status(), 401);
+
+    app.state.revocations.set_current(true);
+    assert_eq!(app.verify(&token).await.status(), 200);
+}
+
+#[tokio::test]
 async fn a_revoked_session_fails_on_the_very_next_use_everywhere() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;

@@ -1,4 +1,5 @@
-//! Server nonces for DPoP proofs (RFC 9449 §8): stateless, keyed per process.
+//! Server nonces for DPoP proofs (RFC 9449 §8): stateless, keyed by a secret every instance
+//! shares (derived from `totp.encryption_key`), so a nonce from one instance is good at all.
 
 use aws_lc_rs::hmac;
 use base64::Engine;
@@ -6,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::auth::secrets::{RngError, random_bytes};
 
-/// Issues and checks DPoP nonces: `<period>.<HMAC of the period>`, stateless, per process.
+/// Issues and checks DPoP nonces: `<period>.<HMAC of the period>`, stateless.
 pub struct NonceIssuer {
     key: hmac::Key,
     period_secs: i64,
@@ -16,11 +17,15 @@ impl NonceIssuer {
     /// An issuer with a random key whose nonces change every `period_secs` and are good for
     /// the current and the previous period.
     pub fn random(period_secs: u64) -> Result<Self, RngError> {
-        let key = random_bytes::<32>()?;
-        Ok(Self {
-            key: hmac::Key::new(hmac::HMAC_SHA256, &key),
+        Ok(Self::with_key(&random_bytes::<32>()?, period_secs))
+    }
+
+    /// An issuer with a given key: instances with the same key accept each other's nonces.
+    pub fn with_key(key: &[u8; 32], period_secs: u64) -> Self {
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, key),
             period_secs: i64::try_from(period_secs.max(1)).unwrap_or(60),
-        })
+        }
     }
 
     /// The nonce to hand out at `now_secs`.

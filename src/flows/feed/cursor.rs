@@ -2,16 +2,16 @@
 //! and one user's cursor is worthless to another.
 //!
 //! A cursor is base64url (no padding) of `version ‖ event id (8 bytes, big-endian) ‖ tag`, where
-//! the tag is HMAC-SHA256 over a domain label, the user id and the event id. The key is drawn
-//! from the OS RNG when the process starts, so cursors do not survive a restart (or move between
-//! instances): a client that gets `404` for a cursor starts again from the newest page. Paging
+//! the tag is HMAC-SHA256 over a domain label, the user id and the event id. The key is derived
+//! from the secret every instance shares (`totp.encryption_key`), so cursors survive restarts
+//! and move between instances; after that secret changes, a client that gets `404` for a cursor
+//! starts again from the newest page. Paging
 //! is keyset by id, so the tag protects integrity, not secrecy — event ids are in the events.
 
 use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::auth::secrets::{RngError, random_bytes};
 use crate::error::{Error, Result};
 
 /// The only cursor layout so far; a new layout gets a new byte, old cursors then 404.
@@ -22,19 +22,14 @@ const ID_LEN: usize = 8;
 const TAG_LEN: usize = 32;
 const CURSOR_LEN: usize = 1 + ID_LEN + TAG_LEN;
 
-/// Encodes and checks feed cursors with this process's key.
+/// Encodes and checks feed cursors.
 #[derive(Clone)]
 pub struct CursorCodec {
     key: hmac::Key,
 }
 
 impl CursorCodec {
-    /// A codec with a fresh random key.
-    pub fn random() -> Result<Self, RngError> {
-        Ok(Self::with_key(&random_bytes::<32>()?))
-    }
-
-    /// A codec with a given key (tests; a shared key once several instances serve one feed).
+    /// A codec with the given key: instances with the same key accept each other's cursors.
     pub fn with_key(key: &[u8; 32]) -> Self {
         CursorCodec {
             key: hmac::Key::new(hmac::HMAC_SHA256, key),

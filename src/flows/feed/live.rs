@@ -2,9 +2,14 @@
 //!
 //! The order of steps is what makes it exact. The broadcast is subscribed *before* the store is
 //! read, so an event committed meanwhile is in both — and is dropped the second time because
-//! only ids above the last one sent go out (ids grow in commit order: one writer appends). A
-//! receiver that falls behind the broadcast (`Lagged`) reads the gap from the store again. So a
-//! follower sees every event once, in order, with no gap, and resumes after any id it was given.
+//! only ids above the last one sent go out (ids grow in commit order: one writer appends, or,
+//! on PostgreSQL, batches from every instance take one lock in turn). A receiver that falls
+//! behind the broadcast (`Lagged`) reads the gap from the store again. So a follower sees every
+//! event once, in order, with no gap, and resumes after any id it was given.
+//!
+//! When several instances share the database, the broadcast carries only `Appended` notices
+//! (the database's, in commit order, see `crate::cluster`) and every event comes from the
+//! store: a notice makes the follower read the events above the last one it sent.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -15,6 +20,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, interval_at};
 
+use crate::audit::FeedItem;
 use crate::error::Result;
 use crate::state::AppState;
 use crate::store::{AuditCursor, AuditEvent, AuditFilter, Device};
@@ -115,7 +121,7 @@ enum Wake {
     /// Time to check the device is still allowed.
     Recheck,
     /// The broadcast delivered (or reported a lag or its end).
-    Live(Result<Arc<AuditEvent>, RecvError>),
+    Live(Result<FeedItem, RecvError>),
 }
 
 struct Follower {
@@ -123,7 +129,7 @@ struct Follower {
     viewer: Viewer,
     user_id: String,
     filter: AuditFilter,
-    live: broadcast::Receiver<Arc<AuditEvent>>,
+    live: broadcast::Receiver<FeedItem>,
     shutdown: watch::Receiver<bool>,
     recheck: tokio::time::Interval,
     /// The id everything sent so far is at or below.
@@ -165,12 +171,18 @@ impl Follower {
                     }
                 }
                 // A web sign-in watching its own revocation stops at once, not at the next
-                // recheck.
-                Wake::Live(Ok(event)) if self.ends_with(&event) => return Ok(None),
-                Wake::Live(Ok(event)) if event.id > self.last_sent && self.wants(&event) => {
+                // recheck: the revocation view has it before its feed event is announced.
+                Wake::Live(Ok(_)) if self.viewer_revoked() => return Ok(None),
+                Wake::Live(Ok(FeedItem::Event(event)))
+                    if event.id > self.last_sent && self.wants(&event) =>
+                {
                     self.last_sent = event.id;
                     return Ok(Some(event));
                 }
+                Wake::Live(Ok(FeedItem::Appended { user_id })) if *user_id == *self.user_id => {
+                    self.catching_up = true;
+                }
+                Wake::Live(Ok(FeedItem::Resync)) => self.catching_up = true,
                 Wake::Live(Ok(_)) => {}
                 Wake::Live(Err(RecvError::Lagged(missed))) => {
                     tracing::debug!(missed, "feed follower lagged; catching up from the store");
@@ -210,14 +222,11 @@ impl Follower {
                 .is_none_or(|s| event.sid.as_ref() == Some(s))
     }
 
-    /// Whether `event` is the revocation of the session this stream is for.
-    fn ends_with(&self, event: &AuditEvent) -> bool {
+    /// Whether the session this stream is for has been revoked (by this instance or, on a
+    /// shared database, any other: the view hears of both before the feed event).
+    fn viewer_revoked(&self) -> bool {
         match &self.viewer {
-            Viewer::Session { sid, user_id } => {
-                event.kind == crate::audit::kind::SESSION_REVOKED
-                    && event.user_id == *user_id
-                    && event.sid.as_ref() == Some(sid)
-            }
+            Viewer::Session { sid, .. } => self.state.revocations.is_revoked(sid),
             Viewer::Device { .. } => false,
         }
     }

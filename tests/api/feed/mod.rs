@@ -3,7 +3,7 @@
 mod cli;
 mod pages;
 mod sessions;
-mod stream;
+pub(crate) mod stream;
 
 use std::time::Duration;
 

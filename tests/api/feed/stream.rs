@@ -12,14 +12,14 @@ use crate::helpers::{Phone, TestApp, error_code, spawn_app};
 
 /// One received event.
 #[derive(Debug)]
-struct Received {
-    id: i64,
-    kind: String,
-    data: Value,
+pub(crate) struct Received {
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) data: Value,
 }
 
 /// An open stream, read chunk by chunk.
-struct Stream {
+pub(crate) struct Stream {
     response: Response,
     buffer: String,
 }
@@ -40,7 +40,12 @@ async fn open_at(address: &str, secret: &str, query: &str, last: Option<&str>) -
 }
 
 impl Stream {
-    async fn connect(app: &TestApp, phone: &Phone, query: &str, last: Option<i64>) -> Self {
+    pub(crate) async fn connect(
+        app: &TestApp,
+        phone: &Phone,
+        query: &str,
+        last: Option<i64>,
+    ) -> Self {
         let last = last.map(|l| l.to_string());
         Self::from(open(app, phone, query, last.as_deref()).await)
     }
@@ -59,7 +64,7 @@ impl Stream {
     }
 
     /// The next event within `within` (heartbeat comments skipped); `None` if the stream ended.
-    async fn next(&mut self, within: Duration) -> Option<Received> {
+    pub(crate) async fn next(&mut self, within: Duration) -> Option<Received> {
         tokio::time::timeout(within, self.read_event())
             .await
             .expect("an event (or the end) in time")

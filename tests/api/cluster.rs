@@ -1,0 +1,190 @@
+//! Two nod instances on one PostgreSQL database: what one commits, the other learns at once.
+//! Needs `TEST_POSTGRES_URL`; without it each test says it was skipped.
+
+use std::time::{Duration, Instant};
+
+use nod::config::Secret;
+use serde_json::Value;
+
+use crate::feed::stream::Stream;
+use crate::helpers::{Phone, TestApp, TestDatabase, spawn_app_with};
+
+/// Two instances sharing one fresh database and one data directory (keys, TOTP key), as
+/// docs/deploy.md asks; and the database's guard, dropped after them.
+struct Pair {
+    a: TestApp,
+    b: TestApp,
+    _database: TestDatabase,
+}
+
+async fn two_instances(test: &str) -> Option<Pair> {
+    let Some(database) = TestDatabase::create().await else {
+        println!("skipped: {test}: TEST_POSTGRES_URL is not set — two-instance test not run");
+        return None;
+    };
+    let url = database.url().to_owned();
+    let a = spawn_app_with(|s| s.database.url = Secret::new(url.clone())).await;
+    let shared_dir = a.state.settings.server.data_dir.clone();
+    let b = spawn_app_with(|s| {
+        s.database.url = Secret::new(url.clone());
+        s.server.data_dir = shared_dir;
+    })
+    .await;
+    Some(Pair {
+        a,
+        b,
+        _database: database,
+    })
+}
+
+async fn verify(app: &TestApp, token: &str) -> u16 {
+    app.client
+        .get(app.url("/v1/verify"))
+        .bearer_auth(token)
+        .header("x-forwarded-method", "GET")
+        .header("x-forwarded-host", "api.example")
+        .header("x-forwarded-uri", "/orders/42")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn sid_of(tokens: &Value) -> String {
+    let access = tokens["access_token"].as_str().unwrap();
+    let payload = access.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            payload,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+async fn revoke_on(app: &TestApp, phone: &Phone, sid: &str) {
+    let revoked = app
+        .client
+        .post(app.url(&format!("/v1/device/sessions/{sid}/revoke")))
+        .bearer_auth(&phone.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+}
+
+#[tokio::test]
+async fn an_approval_on_b_wakes_the_long_poll_on_a_within_200_ms() {
+    let Some(Pair { a, b, .. }) = two_instances("long-poll across instances").await else {
+        return;
+    };
+    let phone = a.user_with_phone("alice").await;
+    let pending = a.start_login("alice").await;
+    let note = a.next_notification("alice").await;
+    let poll = a.park_long_poll(&pending.auth_req_id, 30).await;
+
+    let approved = b.approve(&phone, &pending, &note.approval_id).await;
+    assert_eq!(approved.status(), 200);
+    let decided = Instant::now();
+
+    let (answered, status, body) = poll.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string());
+    let after = answered.saturating_duration_since(decided);
+    println!("long-poll on A answered {after:?} after B's approval");
+    assert!(
+        after < Duration::from_millis(200),
+        "A's long-poll answered {after:?} after the approval on B"
+    );
+}
+
+#[tokio::test]
+async fn a_session_revoked_on_b_is_refused_by_a_on_the_next_call() {
+    let Some(Pair { a, b, .. }) = two_instances("revocation across instances").await else {
+        return;
+    };
+    let phone = a.user_with_phone("alice").await;
+    let tokens = a.sign_in(&phone).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    // Both instances accept it (and A has it in its verified-token cache).
+    assert_eq!(verify(&a, token).await, 200);
+    assert_eq!(verify(&b, token).await, 200);
+
+    revoke_on(&b, &phone, &sid_of(&tokens)).await;
+    assert_eq!(verify(&a, token).await, 401, "A's very next verify");
+    assert_eq!(verify(&b, token).await, 401);
+    let refreshed = a
+        .client
+        .post(a.url("/v1/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 400);
+}
+
+#[tokio::test]
+async fn an_event_written_on_a_reaches_a_stream_held_on_b() {
+    let Some(Pair { a, b, .. }) = two_instances("feed across instances").await else {
+        return;
+    };
+    let phone = a.user_with_phone("alice").await;
+    let tokens = a.sign_in(&phone).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let mut stream = Stream::connect(&b, &phone, "kind=token_used", None).await;
+
+    // Uses on both instances, interleaved: the stream on B gets each once, in order.
+    for (app, path) in [(&a, "/first"), (&b, "/second"), (&a, "/third")] {
+        let used = app
+            .client
+            .get(app.url("/v1/verify"))
+            .bearer_auth(token)
+            .header("x-forwarded-method", "GET")
+            .header("x-forwarded-host", "api.example")
+            .header("x-forwarded-uri", path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(used.status(), 200);
+    }
+    let mut paths = Vec::new();
+    let mut last_id = 0;
+    for _ in 0..3 {
+        let event = stream.next(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(event.kind, "token_used");
+        assert!(event.id > last_id, "ids ascend on the stream");
+        last_id = event.id;
+        paths.push(event.data["path"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(paths, ["/first", "/second", "/third"]);
+}
+
+#[tokio::test]
+async fn a_feed_cursor_from_a_pages_on_b() {
+    let Some(Pair { a, b, .. }) = two_instances("feed cursors across instances").await else {
+        return;
+    };
+    let phone = a.user_with_phone("alice").await;
+    a.sign_in(&phone).await;
+    let page = |app: &TestApp, query: String| {
+        let request = app
+            .client
+            .get(app.url(&format!("/v1/device/feed?{query}")))
+            .bearer_auth(&phone.secret);
+        async move { request.send().await.unwrap() }
+    };
+    let first: Value = page(&a, "limit=1".into()).await.json().await.unwrap();
+    let cursor = first["next"].as_str().expect("a next cursor").to_owned();
+    let second = page(&b, format!("limit=1&before={cursor}")).await;
+    assert_eq!(second.status(), 200);
+    let second: Value = second.json().await.unwrap();
+    let (newest, older) = (&first["events"][0]["id"], &second["events"][0]["id"]);
+    assert!(older.as_i64().unwrap() < newest.as_i64().unwrap());
+    assert_eq!(first["events"].as_array().unwrap().len(), 1);
+}
