@@ -1,7 +1,9 @@
 //! The storage seam: one `Store` trait, one implementation per database. Everything above this
 //! module talks to `Arc<dyn Store>` and the plain records below; no SQL dialect leaks upward.
 
+pub mod postgres;
 mod records;
+mod redact;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use records::*;
+pub use redact::redact_url;
 
 /// What can go wrong in the store, as callers need to tell it apart.
 #[derive(Debug, thiserror::Error)]
@@ -226,7 +229,17 @@ pub struct AuditFilter {
     pub until: Option<i64>,
 }
 
-/// Opens the store named by `database.url`, creating and migrating it as needed.
+/// Opens the store named by `database.url` (by its scheme), creating and migrating it as
+/// needed.
 pub async fn open(settings: &crate::config::DatabaseSettings) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(Arc::new(sqlite::SqliteStore::open(settings).await?))
+    use crate::config::DatabaseKind;
+    match settings.kind() {
+        Some(DatabaseKind::Sqlite) => Ok(Arc::new(sqlite::SqliteStore::open(settings).await?)),
+        Some(DatabaseKind::Postgres) => {
+            Ok(Arc::new(postgres::PostgresStore::open(settings).await?))
+        }
+        None => {
+            anyhow::bail!("database.url: must be sqlite://PATH or postgres://USER@HOST/DATABASE")
+        }
+    }
 }
