@@ -22,44 +22,57 @@ fn winners(outcomes: &[bool]) -> usize {
 }
 
 async fn max_pending_holds_even_for_concurrent_logins(store: &dyn Store) {
-    let alice = user(store, "alice").await;
-    let approvals: Vec<_> = (0..10)
-        .map(|i| {
-            let mut a = approval_of(&alice);
-            a.expires_at += i;
-            a
+    // Several users at once, each with more logins than slots, all in flight together: a
+    // count-then-insert that is not atomic lets some user past the limit.
+    let mut users = Vec::new();
+    for name in ["alice", "bob", "carol", "dave"] {
+        users.push(user(store, name).await);
+    }
+    let approvals: Vec<_> = users
+        .iter()
+        .flat_map(|u| {
+            (0..10).map(move |i| {
+                let mut a = approval_of(u);
+                a.expires_at += i;
+                a
+            })
         })
         .collect();
     let slots = join_all(approvals.iter().map(|a| store.create_approval(a, 3, NOW))).await;
     let slots: Vec<ApprovalSlot> = slots.into_iter().map(|s| s.unwrap()).collect();
-    let created: Vec<_> = approvals
-        .iter()
-        .zip(&slots)
-        .filter(|(_, s)| **s == ApprovalSlot::Created)
-        .map(|(a, _)| a)
-        .collect();
-    assert_eq!(created.len(), 3, "{slots:?}");
-    let earliest = created.iter().map(|a| a.expires_at).min().unwrap();
-    for slot in slots.iter().filter(|s| **s != ApprovalSlot::Created) {
-        assert_eq!(
-            *slot,
-            ApprovalSlot::Full {
-                earliest_expiry: earliest
-            }
-        );
-    }
-    let stored = store.pending_approvals(&alice.id, NOW).await.unwrap();
-    assert_eq!(stored.len(), 3);
-    for a in created {
-        assert_eq!(store.approval_by_id(&a.id).await.unwrap().as_ref(), Some(a));
-        assert_eq!(
-            store
-                .approval_by_req_hash(&a.req_hash)
-                .await
-                .unwrap()
-                .as_ref(),
-            Some(a)
-        );
+    for u in &users {
+        let tried: Vec<_> = approvals
+            .iter()
+            .zip(&slots)
+            .filter(|(a, _)| a.user_id == u.id)
+            .collect();
+        let created: Vec<_> = tried
+            .iter()
+            .filter(|(_, s)| **s == ApprovalSlot::Created)
+            .map(|(a, _)| *a)
+            .collect();
+        assert_eq!(created.len(), 3, "{}: {tried:?}", u.username);
+        let earliest = created.iter().map(|a| a.expires_at).min().unwrap();
+        for (_, slot) in tried.iter().filter(|(_, s)| **s != ApprovalSlot::Created) {
+            assert_eq!(
+                **slot,
+                ApprovalSlot::Full {
+                    earliest_expiry: earliest
+                }
+            );
+        }
+        assert_eq!(store.pending_approvals(&u.id, NOW).await.unwrap().len(), 3);
+        for a in created {
+            assert_eq!(store.approval_by_id(&a.id).await.unwrap().as_ref(), Some(a));
+            assert_eq!(
+                store
+                    .approval_by_req_hash(&a.req_hash)
+                    .await
+                    .unwrap()
+                    .as_ref(),
+                Some(a)
+            );
+        }
     }
 }
 

@@ -37,6 +37,7 @@ mod approvals;
 mod audit;
 mod fixtures;
 mod limits;
+mod recovery;
 mod sessions;
 mod users;
 
@@ -90,5 +91,10 @@ impl TestStore {
     /// The store under test.
     pub fn get(&self) -> &dyn Store {
         &*self.store
+    }
+
+    /// The PostgreSQL database's URL (`None` on SQLite).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self._database.as_ref().map(TestDatabase::url)
     }
 }
