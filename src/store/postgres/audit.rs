@@ -44,21 +44,32 @@ impl Columns {
     fn of(events: Vec<AuditEvent>) -> Self {
         let mut c = Columns::default();
         for e in events {
-            c.user_id.push(e.user_id);
+            c.user_id.push(storable(e.user_id));
             c.at.push(e.at);
-            c.kind.push(e.kind);
-            c.sid.push(e.sid);
-            c.jti.push(e.jti);
-            c.device_id.push(e.device_id);
-            c.ip.push(e.ip);
-            c.user_agent.push(e.user_agent);
-            c.method.push(e.method);
-            c.host.push(e.host);
-            c.path.push(e.path);
-            c.resource_server.push(e.resource_server);
-            c.detail.push(e.detail);
+            c.kind.push(storable(e.kind));
+            c.sid.push(e.sid.map(storable));
+            c.jti.push(e.jti.map(storable));
+            c.device_id.push(e.device_id.map(storable));
+            c.ip.push(e.ip.map(storable));
+            c.user_agent.push(e.user_agent.map(storable));
+            c.method.push(e.method.map(storable));
+            c.host.push(e.host.map(storable));
+            c.path.push(e.path.map(storable));
+            c.resource_server.push(e.resource_server.map(storable));
+            c.detail.push(e.detail.map(storable));
         }
         c
+    }
+}
+
+/// `text` with any NUL replaced by U+FFFD. PostgreSQL text cannot hold NUL, and one such
+/// character would fail the whole batch — every other event in it with it. Nothing nod records
+/// should contain one (headers cannot); this keeps it so. A scan (memchr) when there is none.
+fn storable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
     }
 }
 

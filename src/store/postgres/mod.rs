@@ -5,6 +5,7 @@
 //! writer waits for the first and re-checks the row), but a count followed by an insert is not:
 //! those take a row or advisory lock first, in one transaction.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use anyhow::Context;
@@ -64,6 +65,25 @@ impl PostgresStore {
     }
 }
 
+/// Whether `key` cannot be stored at all: PostgreSQL text holds no NUL character, and binding
+/// one fails with an encoding error where SQLite simply finds no row. Lookups by keys that come
+/// straight from a request (ids in paths, usernames) answer such a key as absent, as on SQLite,
+/// instead of with a 500.
+fn unstorable(key: &str) -> bool {
+    key.contains('\0')
+}
+
+/// A limit key as stored: keys embed request text (`pwd-user:<name as typed>`), which may hold
+/// a NUL. Counting must go on for such a key (it is a guess like any other), so NUL becomes
+/// U+FFFD; two such keys differing only there share a counter, which only limits more.
+fn limit_key(key: &str) -> Cow<'_, str> {
+    if unstorable(key) {
+        Cow::Owned(key.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(key)
+    }
+}
+
 const APPROVAL_COLUMNS: &str = "id, req_hash, user_id, binding_code, state, client_name, ip, \
      user_agent, created_at, expires_at, decided_at, decided_by, last_polled_at, dpop_jkt, factor";
 
@@ -94,6 +114,9 @@ impl Store for PostgresStore {
     }
 
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>> {
+        if unstorable(username) {
+            return Ok(None);
+        }
         sqlx::query_as("SELECT * FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(&self.pool)
@@ -102,6 +125,9 @@ impl Store for PostgresStore {
     }
 
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        if unstorable(id) {
+            return Ok(None);
+        }
         sqlx::query_as("SELECT * FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -158,6 +184,9 @@ impl Store for PostgresStore {
     }
 
     async fn device_by_secret_hash(&self, secret_hash: &str) -> StoreResult<Option<Device>> {
+        if unstorable(secret_hash) {
+            return Ok(None);
+        }
         sqlx::query_as("SELECT * FROM devices WHERE secret_hash = $1")
             .bind(secret_hash)
             .fetch_optional(&self.pool)
@@ -177,6 +206,9 @@ impl Store for PostgresStore {
     }
 
     async fn revoke_device(&self, device_id: &str, now: i64) -> StoreResult<bool> {
+        if unstorable(device_id) {
+            return Ok(false);
+        }
         let done =
             sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(now)
@@ -245,6 +277,9 @@ impl Store for PostgresStore {
     }
 
     async fn approval_by_id(&self, id: &str) -> StoreResult<Option<Approval>> {
+        if unstorable(id) {
+            return Ok(None);
+        }
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1"
         )))
@@ -255,6 +290,9 @@ impl Store for PostgresStore {
     }
 
     async fn approval_by_req_hash(&self, req_hash: &str) -> StoreResult<Option<Approval>> {
+        if unstorable(req_hash) {
+            return Ok(None);
+        }
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE req_hash = $1"
         )))
@@ -285,6 +323,9 @@ impl Store for PostgresStore {
         factor: &str,
         now: i64,
     ) -> StoreResult<bool> {
+        if unstorable(id) {
+            return Ok(false);
+        }
         // A concurrent decision waits for this row and re-checks `state = 'pending'` against
         // the committed version: exactly one wins.
         let done = sqlx::query(
@@ -337,6 +378,9 @@ impl Store for PostgresStore {
     }
 
     async fn redeem_enrollment(&self, code_hash: &str, now: i64) -> StoreResult<Option<String>> {
+        if unstorable(code_hash) {
+            return Ok(None);
+        }
         sqlx::query_scalar(
             "UPDATE enrollments SET used_at = $1 \
              WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
@@ -349,11 +393,16 @@ impl Store for PostgresStore {
     }
 
     async fn limit_state(&self, key: &str) -> StoreResult<Option<LimitCounter>> {
-        sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(classify)
+        let counter: Option<LimitCounter> =
+            sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
+                .bind(limit_key(key))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)?;
+        Ok(counter.map(|c| LimitCounter {
+            key: key.to_owned(),
+            ..c
+        }))
     }
 
     async fn limit_failure(
@@ -363,6 +412,7 @@ impl Store for PostgresStore {
         window_ms: i64,
         block: &(dyn Fn(i64) -> Option<i64> + Sync),
     ) -> StoreResult<LimitCounter> {
+        let stored_key = limit_key(key);
         let mut tx = self.pool.begin().await.map_err(classify)?;
         // The upsert is atomic and keeps the row locked until commit, so concurrent failures
         // (on any instance) count one after another and each sees its own total.
@@ -374,16 +424,17 @@ impl Store for PostgresStore {
                window_start = CASE WHEN c.window_start <= $2 - $3 THEN $2 ELSE c.window_start END \
              RETURNING *",
         )
-        .bind(key)
+        .bind(&*stored_key)
         .bind(now)
         .bind(window_ms)
         .fetch_one(&mut *tx)
         .await
         .map_err(classify)?;
+        counter.key = key.to_owned();
         if let Some(until) = block(counter.failures) {
             sqlx::query("UPDATE limit_counters SET blocked_until = $1 WHERE key = $2")
                 .bind(until)
-                .bind(key)
+                .bind(&*stored_key)
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
@@ -395,7 +446,7 @@ impl Store for PostgresStore {
 
     async fn limit_reset(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM limit_counters WHERE key = $1")
-            .bind(key)
+            .bind(limit_key(key))
             .execute(&self.pool)
             .await
             .map_err(classify)?;
@@ -433,6 +484,9 @@ impl Store for PostgresStore {
     }
 
     async fn approval_link(&self, link_hash: &str) -> StoreResult<Option<ApprovalLink>> {
+        if unstorable(link_hash) {
+            return Ok(None);
+        }
         sqlx::query_as("SELECT * FROM approval_links WHERE link_hash = $1")
             .bind(link_hash)
             .fetch_optional(&self.pool)
@@ -441,6 +495,9 @@ impl Store for PostgresStore {
     }
 
     async fn use_approval_link(&self, link_hash: &str, now: i64) -> StoreResult<bool> {
+        if unstorable(link_hash) {
+            return Ok(false);
+        }
         let done = sqlx::query(
             "UPDATE approval_links SET used_at = $1 \
              WHERE link_hash = $2 AND used_at IS NULL AND expires_at > $1",
@@ -454,6 +511,9 @@ impl Store for PostgresStore {
     }
 
     async fn device_by_id(&self, id: &str) -> StoreResult<Option<Device>> {
+        if unstorable(id) {
+            return Ok(None);
+        }
         sqlx::query_as("SELECT * FROM devices WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -473,6 +533,9 @@ impl Store for PostgresStore {
     }
 
     async fn session_by_id(&self, id: &str) -> StoreResult<Option<Session>> {
+        if unstorable(id) {
+            return Ok(None);
+        }
         sqlx::query_as("SELECT * FROM sessions WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -481,6 +544,9 @@ impl Store for PostgresStore {
     }
 
     async fn revoke_session(&self, sid: &str, now: i64, by: &str) -> StoreResult<bool> {
+        if unstorable(sid) {
+            return Ok(false);
+        }
         self.revoke_session_impl(sid, now, by).await
     }
 
@@ -513,6 +579,9 @@ impl Store for PostgresStore {
     }
 
     async fn session_of_refresh(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        if unstorable(token_hash) {
+            return Ok(None);
+        }
         self.session_of_refresh_impl(token_hash).await
     }
 

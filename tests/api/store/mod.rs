@@ -37,6 +37,7 @@ mod approvals;
 mod audit;
 mod fixtures;
 mod limits;
+mod nul_keys;
 mod recovery;
 mod sessions;
 mod users;
