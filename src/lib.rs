@@ -14,7 +14,7 @@
 //!   tokens (minting, JWE, the one verification core), DPoP proofs (RFC 9449), the revocation
 //!   view, resource servers.
 //! - [`audit`]: feed events, the group-commit writer, the live feed, retention.
-//! - [`store`]: the `Store` trait and its SQLite implementation.
+//! - [`store`]: the `Store` trait and its SQLite and PostgreSQL implementations.
 //! - [`notify`]: the `Notifier` trait, its providers and the registry that dispatches.
 //! - [`flows`]: use cases shared by the API and the CLI (login, decide, redeem, refresh, use a
 //!   token, revoke sessions, read the feed, provision).
