@@ -15,7 +15,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let listener = TcpListener::bind(bind)
         .await
         .with_context(|| format!("server.bind: cannot listen on {bind}"))?;
-    let database = redact_url(settings.database.url.expose());
+    let database = crate::store::redact_url(settings.database.url.expose());
     let data_dir = settings.server.data_dir.clone();
     let app = Application::build(settings, Arc::new(SystemClock), listener).await?;
     let addr = app.local_addr()?;
@@ -66,15 +66,4 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested: draining in-flight requests");
-}
-
-/// A database URL with any password removed, for logs.
-fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
 }

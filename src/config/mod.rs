@@ -87,10 +87,10 @@ impl Settings {
     fn check(&self) -> Result<(), ConfigError> {
         let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
         self.check_notify()?;
-        if !self.database.url.expose().starts_with("sqlite:") {
+        if self.database.kind().is_none() {
             return fail(
                 "database.url",
-                "only sqlite:// URLs are supported by this build",
+                "must be sqlite://PATH or postgres://USER@HOST/DATABASE",
             );
         }
         if self.approvals.max_pending == 0 {

@@ -52,12 +52,36 @@ impl TlsSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `sqlite://PATH`.
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (a secret: it may
+    /// carry a password).
     pub url: Secret,
     /// Pool size.
     pub max_connections: u32,
     /// Wait for a pooled connection before answering 503.
     pub acquire_timeout: Ttl,
+}
+
+/// Which database a `database.url` names, by its scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// `sqlite:…`: one file on this machine.
+    Sqlite,
+    /// `postgres://…` or `postgresql://…`: a server several instances can share.
+    Postgres,
+}
+
+impl DatabaseSettings {
+    /// The backend `url` names; `None` for a scheme this build does not know.
+    pub fn kind(&self) -> Option<DatabaseKind> {
+        let url = self.url.expose();
+        if url.starts_with("sqlite:") {
+            Some(DatabaseKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(DatabaseKind::Postgres)
+        } else {
+            None
+        }
+    }
 }
 
 /// `[passwords]`: argon2id work scheduling.

@@ -174,3 +174,39 @@ fn an_encryption_key_of_the_wrong_size_names_its_key() {
 fn secrets_do_not_print() {
     assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
 }
+
+#[test]
+fn sqlite_and_postgres_urls_are_accepted_and_told_apart() {
+    let cases = [
+        ("sqlite://data/nod.db", DatabaseKind::Sqlite),
+        ("sqlite::memory:", DatabaseKind::Sqlite),
+        (
+            "postgres://nod:pw@db.internal:5432/nod",
+            DatabaseKind::Postgres,
+        ),
+        ("postgresql://nod@localhost/nod", DatabaseKind::Postgres),
+    ];
+    for (url, kind) in cases {
+        Jail::expect_with(|jail| {
+            jail.set_env("NOD_DATABASE__URL", url);
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.database.kind(), Some(kind), "{url}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn another_database_scheme_is_refused_without_showing_the_url() {
+    Jail::expect_with(|jail| {
+        jail.set_env("NOD_DATABASE__URL", "mysql://nod:hunter2@db/nod");
+        let err = Settings::load(None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("database.url"), "{err}");
+        assert!(err.contains("postgres://"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        Ok(())
+    });
+}

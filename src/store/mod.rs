@@ -2,7 +2,9 @@
 //! module talks to `Arc<dyn Store>` and the plain records below; no SQL dialect leaks upward.
 
 mod changes;
+pub mod postgres;
 mod records;
+mod redact;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use async_trait::async_trait;
 
 pub use changes::{Change, ChangeStream};
 pub use records::*;
+pub use redact::redact_url;
 
 /// What can go wrong in the store, as callers need to tell it apart.
 #[derive(Debug, thiserror::Error)]
@@ -240,7 +243,17 @@ pub struct AuditFilter {
     pub until: Option<i64>,
 }
 
-/// Opens the store named by `database.url`, creating and migrating it as needed.
+/// Opens the store named by `database.url` (by its scheme), creating and migrating it as
+/// needed.
 pub async fn open(settings: &crate::config::DatabaseSettings) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(Arc::new(sqlite::SqliteStore::open(settings).await?))
+    use crate::config::DatabaseKind;
+    match settings.kind() {
+        Some(DatabaseKind::Sqlite) => Ok(Arc::new(sqlite::SqliteStore::open(settings).await?)),
+        Some(DatabaseKind::Postgres) => {
+            Ok(Arc::new(postgres::PostgresStore::open(settings).await?))
+        }
+        None => {
+            anyhow::bail!("database.url: must be sqlite://PATH or postgres://USER@HOST/DATABASE")
+        }
+    }
 }

@@ -260,3 +260,55 @@ async fn hostile_free_text_is_kept_clipped_and_without_control_characters() {
     assert!(!client.contains('\n') && !client.contains('\r'), "{client}");
     assert!(approvals[0]["user_agent"].as_str().unwrap().len() <= 200);
 }
+
+#[tokio::test]
+async fn ids_and_names_with_a_nul_character_are_unknown_not_a_server_error() {
+    // PostgreSQL text cannot hold NUL: a lookup must still answer "no such thing", as on SQLite.
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let device = |method: Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(&phone.secret)
+    };
+    let answers = [
+        (
+            "decide",
+            device(Method::POST, "/v1/device/approvals/%00")
+                .json(&json!({"decision": "deny"}))
+                .send()
+                .await
+                .unwrap(),
+            404,
+        ),
+        (
+            "feed by session",
+            device(Method::GET, "/v1/device/feed?sid=%00")
+                .send()
+                .await
+                .unwrap(),
+            404,
+        ),
+        (
+            "revoke a session",
+            device(Method::POST, "/v1/device/sessions/%00/revoke")
+                .send()
+                .await
+                .unwrap(),
+            404,
+        ),
+        (
+            "login",
+            app.client
+                .post(app.url("/v1/login"))
+                .json(&json!({"username": "alice\u{0}", "password": "x"}))
+                .send()
+                .await
+                .unwrap(),
+            401,
+        ),
+    ];
+    for (name, response, status) in answers {
+        assert_eq!(response.status(), status, "{name}");
+    }
+}

@@ -55,11 +55,8 @@ fn sid_of(tokens: &Value) -> String {
     let access = tokens["access_token"].as_str().unwrap();
     let payload = access.split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            payload,
-        )
-        .unwrap(),
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
     )
     .unwrap();
     claims["sid"].as_str().unwrap().to_owned()
@@ -78,7 +75,7 @@ async fn revoke_on(app: &TestApp, phone: &Phone, sid: &str) {
 
 #[tokio::test]
 async fn an_approval_on_b_wakes_the_long_poll_on_a_within_200_ms() {
-    let Some(Pair { a, b, .. }) = two_instances("long-poll across instances").await else {
+    let Some(Pair { a, b, _database }) = two_instances("long-poll across instances").await else {
         return;
     };
     let phone = a.user_with_phone("alice").await;
@@ -103,7 +100,7 @@ async fn an_approval_on_b_wakes_the_long_poll_on_a_within_200_ms() {
 
 #[tokio::test]
 async fn a_session_revoked_on_b_is_refused_by_a_on_the_next_call() {
-    let Some(Pair { a, b, .. }) = two_instances("revocation across instances").await else {
+    let Some(Pair { a, b, _database }) = two_instances("revocation across instances").await else {
         return;
     };
     let phone = a.user_with_phone("alice").await;
@@ -131,7 +128,7 @@ async fn a_session_revoked_on_b_is_refused_by_a_on_the_next_call() {
 
 #[tokio::test]
 async fn an_event_written_on_a_reaches_a_stream_held_on_b() {
-    let Some(Pair { a, b, .. }) = two_instances("feed across instances").await else {
+    let Some(Pair { a, b, _database }) = two_instances("feed across instances").await else {
         return;
     };
     let phone = a.user_with_phone("alice").await;
@@ -167,7 +164,7 @@ async fn an_event_written_on_a_reaches_a_stream_held_on_b() {
 
 #[tokio::test]
 async fn a_feed_cursor_from_a_pages_on_b() {
-    let Some(Pair { a, b, .. }) = two_instances("feed cursors across instances").await else {
+    let Some(Pair { a, b, _database }) = two_instances("feed cursors across instances").await else {
         return;
     };
     let phone = a.user_with_phone("alice").await;

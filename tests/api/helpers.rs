@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use nod::app::Application;
 use nod::clock::TestClock;
-use nod::config::Settings;
+use nod::config::{Secret, Settings};
 use nod::domain::{Channel, ChannelList, Username};
 use nod::flows::provision;
 use nod::notify::mock::SentNotification;
@@ -13,6 +13,9 @@ use nod::state::AppState;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
+
+#[allow(unused_imports, reason = "for the multi-instance tests")]
+pub use crate::test_database::{TestDatabase, fresh_postgres_url};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const CIBA: &str = "urn:openid:params:grant-type:ciba";
@@ -27,6 +30,8 @@ pub struct TestApp {
     _data: TempDir,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The test's own PostgreSQL database when `TEST_POSTGRES_URL` is set (dropped last).
+    _database: Option<TestDatabase>,
 }
 
 /// A paired phone, as a test holds it.
@@ -49,10 +54,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// An app whose settings `customise` may change first.
+/// An app whose settings `customise` may change first. With `TEST_POSTGRES_URL` set it runs on
+/// a fresh PostgreSQL database of its own, else on SQLite in a temporary directory.
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::for_tests(data.path()).expect("test settings");
+    let database = TestDatabase::create().await;
+    if let Some(db) = &database {
+        settings.database.url = Secret::new(db.url());
+    }
     customise(&mut settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -79,6 +89,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         _data: data,
         stop: Some(stop),
         server: Some(server),
+        _database: database,
     }
 }
 

@@ -11,6 +11,10 @@ const AUDIT_INSERT: &str = "INSERT INTO audit_events (user_id, at, kind, sid, jt
 
 impl SqliteStore {
     pub(super) async fn append_audit_impl(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<i64>> {
+        if events.is_empty() {
+            // `INSERT … VALUES` without a row is a syntax error.
+            return Ok(Vec::new());
+        }
         if events.len() <= ROWS_PER_STATEMENT {
             // One statement is its own transaction: one round trip to SQLite, no BEGIN/COMMIT.
             let mut conn = self.pool.acquire().await.map_err(classify)?;
