@@ -2,7 +2,8 @@
 # Drops the databases the test suite creates on a PostgreSQL server (`nod_test_<16 hex>`).
 # Each test drops its own database when it ends; this removes those a crashed or killed run
 # (or `fresh_postgres_url()`, which leaves its database for a multi-instance test) left behind.
-# Never touches other databases.
+# Never touches other databases — but it does end a test run in progress on the same server
+# (another checkout's), so run it before or after a run, not beside one.
 #   scripts/drop-test-databases.sh [ADMIN_URL]   (default: $TEST_POSTGRES_URL)
 set -euo pipefail
 admin=${1:-${TEST_POSTGRES_URL:-}}

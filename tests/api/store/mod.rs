@@ -36,11 +36,21 @@ macro_rules! contract {
 mod approvals;
 mod audit;
 mod fixtures;
+mod instances;
 mod limits;
 mod nul_keys;
 mod recovery;
 mod sessions;
 mod users;
+
+/// Says on stderr, past the test harness's capture, that a PostgreSQL case did not run.
+pub fn say_skipped(case: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "{case}::on_postgres skipped: TEST_POSTGRES_URL is not set — PostgreSQL store contract \
+         not run"
+    );
+}
 
 /// A freshly migrated store of one backend, and what keeps its database alive.
 pub struct TestStore {
@@ -65,15 +75,10 @@ impl TestStore {
         }
     }
 
-    /// A fresh PostgreSQL database, or `None` (saying so on stderr, past the test harness's
-    /// capture) when `TEST_POSTGRES_URL` is not set.
+    /// A fresh PostgreSQL database, or `None` (saying so) when `TEST_POSTGRES_URL` is not set.
     pub async fn postgres(case: &str) -> Option<TestStore> {
         let Some(database) = TestDatabase::create().await else {
-            let _ = writeln!(
-                std::io::stderr(),
-                "{case}::on_postgres skipped: TEST_POSTGRES_URL is not set — PostgreSQL store \
-                 contract not run"
-            );
+            say_skipped(case);
             return None;
         };
         let dir = tempfile::tempdir().expect("temp dir");

@@ -1,0 +1,292 @@
+//! Approvals and their one-time companions on PostgreSQL: the pending-approval limit,
+//! decisions, TOTP steps, pairing codes, attempt limits, polls and approval links.
+
+use std::borrow::Cow;
+
+use super::{PostgresStore, classify, unstorable};
+use crate::store::{Approval, ApprovalLink, ApprovalSlot, LimitCounter, StoreResult};
+
+/// A limit key as stored: keys embed request text (`pwd-user:<name as typed>`), which may hold
+/// a NUL. Counting must go on for such a key (it is a guess like any other), so NUL becomes
+/// U+FFFD; two such keys differing only there share a counter, which only limits more.
+fn limit_key(key: &str) -> Cow<'_, str> {
+    if unstorable(key) {
+        Cow::Owned(key.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(key)
+    }
+}
+
+impl PostgresStore {
+    pub(super) async fn create_approval_impl(
+        &self,
+        a: &Approval,
+        max_pending: u32,
+        now: i64,
+    ) -> StoreResult<ApprovalSlot> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        // Two logins of one user on two instances would both count below `max_pending` and
+        // both insert: lock the user's row first, so the count below (a new snapshot at READ
+        // COMMITTED) sees every approval committed before. NO KEY UPDATE leaves the KEY SHARE
+        // locks of foreign-key checks (other inserts naming this user) unblocked.
+        sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(&a.user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        let done = sqlx::query(
+            "INSERT INTO approvals (id, req_hash, user_id, binding_code, state, client_name, ip, \
+             user_agent, created_at, expires_at, dpop_jkt) \
+             SELECT $1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $12 \
+             WHERE (SELECT COUNT(*) FROM approvals \
+                    WHERE user_id = $3 AND state = 'pending' AND expires_at > $10) < $11",
+        )
+        .bind(&a.id)
+        .bind(&a.req_hash)
+        .bind(&a.user_id)
+        .bind(&a.binding_code)
+        .bind(&a.client_name)
+        .bind(&a.ip)
+        .bind(&a.user_agent)
+        .bind(a.created_at)
+        .bind(a.expires_at)
+        .bind(now)
+        .bind(i64::from(max_pending))
+        .bind(&a.dpop_jkt)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        if done.rows_affected() == 1 {
+            tx.commit().await.map_err(classify)?;
+            return Ok(ApprovalSlot::Created);
+        }
+        let earliest: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(expires_at) FROM approvals \
+             WHERE user_id = $1 AND state = 'pending' AND expires_at > $2",
+        )
+        .bind(&a.user_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(ApprovalSlot::Full {
+            earliest_expiry: earliest.unwrap_or(now),
+        })
+    }
+
+    pub(super) async fn decide_approval_impl(
+        &self,
+        id: &str,
+        state: &str,
+        device_id: &str,
+        factor: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        if unstorable(id) {
+            return Ok(false);
+        }
+        // A concurrent decision waits for this row and re-checks `state = 'pending'` against
+        // the committed version: exactly one wins.
+        let done = sqlx::query(
+            "UPDATE approvals SET state = $1, decided_at = $2, decided_by = $3, factor = $5 \
+             WHERE id = $4 AND state = 'pending' AND expires_at > $2",
+        )
+        .bind(state)
+        .bind(now)
+        .bind(device_id)
+        .bind(id)
+        .bind(factor)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn accept_totp_step_impl(
+        &self,
+        device_id: &str,
+        step: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE devices SET totp_last_step = $1 \
+             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(device_id)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn create_enrollment_impl(
+        &self,
+        code_hash: &str,
+        user_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO enrollments (code_hash, user_id, created_at, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, NULL)",
+        )
+        .bind(code_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn redeem_enrollment_impl(
+        &self,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<String>> {
+        if unstorable(code_hash) {
+            return Ok(None);
+        }
+        sqlx::query_scalar(
+            "UPDATE enrollments SET used_at = $1 \
+             WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    pub(super) async fn limit_state_impl(&self, key: &str) -> StoreResult<Option<LimitCounter>> {
+        let counter: Option<LimitCounter> =
+            sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
+                .bind(limit_key(key))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)?;
+        Ok(counter.map(|c| LimitCounter {
+            key: key.to_owned(),
+            ..c
+        }))
+    }
+
+    pub(super) async fn limit_failure_impl(
+        &self,
+        key: &str,
+        now: i64,
+        window_ms: i64,
+        block: &(dyn Fn(i64) -> Option<i64> + Sync),
+    ) -> StoreResult<LimitCounter> {
+        let stored_key = limit_key(key);
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        // The upsert is atomic and keeps the row locked until commit, so concurrent failures
+        // (on any instance) count one after another and each sees its own total.
+        let mut counter: LimitCounter = sqlx::query_as(
+            "INSERT INTO limit_counters AS c (key, failures, window_start, blocked_until) \
+             VALUES ($1, 1, $2, NULL) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN c.window_start <= $2 - $3 THEN 1 ELSE c.failures + 1 END, \
+               window_start = CASE WHEN c.window_start <= $2 - $3 THEN $2 ELSE c.window_start END \
+             RETURNING *",
+        )
+        .bind(&*stored_key)
+        .bind(now)
+        .bind(window_ms)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
+        counter.key = key.to_owned();
+        if let Some(until) = block(counter.failures) {
+            sqlx::query("UPDATE limit_counters SET blocked_until = $1 WHERE key = $2")
+                .bind(until)
+                .bind(&*stored_key)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            counter.blocked_until = Some(until);
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(counter)
+    }
+
+    pub(super) async fn limit_reset_impl(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM limit_counters WHERE key = $1")
+            .bind(limit_key(key))
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn record_poll_impl(
+        &self,
+        id: &str,
+        now: i64,
+        min_gap_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE approvals SET last_polled_at = $1 \
+             WHERE id = $2 AND (last_polled_at IS NULL OR last_polled_at <= $1 - $3)",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(min_gap_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn create_approval_link_impl(&self, link: &ApprovalLink) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO approval_links (link_hash, approval_id, device_id, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&link.link_hash)
+        .bind(&link.approval_id)
+        .bind(&link.device_id)
+        .bind(link.expires_at)
+        .bind(link.used_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn approval_link_impl(
+        &self,
+        link_hash: &str,
+    ) -> StoreResult<Option<ApprovalLink>> {
+        if unstorable(link_hash) {
+            return Ok(None);
+        }
+        sqlx::query_as("SELECT * FROM approval_links WHERE link_hash = $1")
+            .bind(link_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    pub(super) async fn use_approval_link_impl(
+        &self,
+        link_hash: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        if unstorable(link_hash) {
+            return Ok(false);
+        }
+        let done = sqlx::query(
+            "UPDATE approval_links SET used_at = $1 \
+             WHERE link_hash = $2 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(link_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
