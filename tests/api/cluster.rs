@@ -164,7 +164,8 @@ async fn an_event_written_on_a_reaches_a_stream_held_on_b() {
 
 #[tokio::test]
 async fn a_feed_cursor_from_a_pages_on_b() {
-    let Some(Pair { a, b, _database }) = two_instances("feed cursors across instances").await else {
+    let Some(Pair { a, b, _database }) = two_instances("feed cursors across instances").await
+    else {
         return;
     };
     let phone = a.user_with_phone("alice").await;
