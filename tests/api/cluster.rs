@@ -1,6 +1,7 @@
 //! Two nod instances on one PostgreSQL database: what one commits, the other learns at once.
 //! Needs `TEST_POSTGRES_URL`; without it each test says it was skipped.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use nod::config::Secret;
@@ -19,7 +20,11 @@ struct Pair {
 
 async fn two_instances(test: &str) -> Option<Pair> {
     let Some(database) = TestDatabase::create().await else {
-        println!("skipped: {test}: TEST_POSTGRES_URL is not set — two-instance test not run");
+        // Past the test harness's capture, so the run shows it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "cluster: {test} skipped: TEST_POSTGRES_URL is not set — two-instance test not run"
+        );
         return None;
     };
     let url = database.url().to_owned();
