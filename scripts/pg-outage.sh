@@ -44,9 +44,10 @@ export NOD_DATABASE__ACQUIRE_TIMEOUT=1s
 echo "$PASSWORD" | "$bin" user add alice --password-stdin > /dev/null
 device_secret=$("$bin" device add alice --name phone --notify mock --json | jq -r .device_secret)
 
+# One public URL for both, as behind a load balancer: it is the tokens' issuer.
+export NOD_SERVER__PUBLIC_URL="http://127.0.0.1:$port_a"
 start() { # NAME PORT
-  NOD_SERVER__BIND="127.0.0.1:$2" NOD_SERVER__PUBLIC_URL="http://127.0.0.1:$2" \
-    "$bin" serve >> "$work/$1.log" 2>&1 &
+  NOD_SERVER__BIND="127.0.0.1:$2" "$bin" serve >> "$work/$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$2/readyz" > /dev/null && return 0; sleep 0.1; done
   echo "instance $1 did not start"; cat "$work/$1.log"; exit 1
