@@ -8,12 +8,23 @@ use crate::store::{AuditCursor, AuditEvent, AuditFilter, ResourceServer, StoreRe
 const AUDIT_APPEND_LOCK: i64 = 0x6e6f_6461_7564_6974;
 
 /// One statement for a whole batch, whatever its size: 13 typed arrays unnested side by side.
-/// `ORDER BY ord` draws the identity ids in input order.
-const AUDIT_INSERT: &str = "INSERT INTO audit_events (user_id, at, kind, sid, jti, device_id, \
+/// `ORDER BY ord` draws the identity ids in input order. As a single statement it is its own
+/// transaction — one round trip, no BEGIN/COMMIT.
+///
+/// Several instances append to this table, and the live feed (src/flows/feed/live.rs) relies
+/// on ids becoming visible in increasing order: a reader that has seen id N must never later
+/// find a smaller id commit. Identity values are drawn at insert time but committed later, so
+/// two concurrent batches could commit out of order. The advisory lock in the first CTE
+/// (`MATERIALIZED`, and volatile: run once, before any row reaches the sort, hence before any
+/// id is drawn; released at commit) makes each batch draw and commit its ids before the next
+/// draws.
+const AUDIT_INSERT: &str = "WITH serialised AS MATERIALIZED (SELECT pg_advisory_xact_lock($14)) \
+     INSERT INTO audit_events (user_id, at, kind, sid, jti, device_id, \
      ip, user_agent, method, host, path, resource_server, detail) \
      SELECT user_id, at, kind, sid, jti, device_id, ip, user_agent, method, host, path, \
             resource_server, detail \
-     FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], \
+     FROM serialised, \
+          UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], \
                  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
                  $13::text[]) \
           WITH ORDINALITY AS e(user_id, at, kind, sid, jti, device_id, ip, user_agent, method, \
@@ -79,17 +90,6 @@ impl PostgresStore {
             return Ok(Vec::new());
         }
         let c = Columns::of(events);
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        // Several instances append to this table, and the live feed (src/flows/feed/live.rs)
-        // relies on ids becoming visible in increasing order: a reader that has seen id N must
-        // never later find a smaller id commit. Identity values are drawn at insert time but
-        // committed later, so two concurrent batches could commit out of order; this lock
-        // (released at commit) makes each batch draw and commit its ids before the next draws.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(AUDIT_APPEND_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
         let mut ids: Vec<i64> = sqlx::query_scalar(AUDIT_INSERT)
             .bind(c.user_id)
             .bind(c.at)
@@ -104,10 +104,10 @@ impl PostgresStore {
             .bind(c.path)
             .bind(c.resource_server)
             .bind(c.detail)
-            .fetch_all(&mut *tx)
+            .bind(AUDIT_APPEND_LOCK)
+            .fetch_all(&self.pool)
             .await
             .map_err(classify)?;
-        tx.commit().await.map_err(classify)?;
         // Ids were drawn in input order (ORDER BY ord, under the lock), so ascending id order
         // is input order; sorting does not rely on RETURNING preserving row order.
         ids.sort_unstable();
