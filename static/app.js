@@ -1,5 +1,6 @@
 // nod's one script. Every page works without it; it only enhances:
-// times in the viewer's own time zone, the waiting page continuing by itself, and live feeds.
+// times in the viewer's own time zone (shown, and read in the activity filter), the waiting
+// page continuing by itself, and live feeds.
 // Text from requests (user agents, client names) only ever goes in through textContent.
 "use strict";
 
@@ -86,8 +87,23 @@ function follow(feed) {
   };
 }
 
+// The filter form's range is in the viewer's wall-clock time: the server reads it with this
+// offset (getTimezoneOffset's sign: UTC+10 is -600). Without the script it is read as UTC.
+function timeZoneField(field) {
+  const offset = new Date().getTimezoneOffset();
+  field.value = String(offset);
+  const note = document.getElementById("tz-note");
+  if (!note) return;
+  const ahead = Math.abs(offset);
+  const clock = String(Math.floor(ahead / 60)).padStart(2, "0") + ":" + String(ahead % 60).padStart(2, "0");
+  const zone = offset === 0 ? "UTC" : "UTC" + (offset < 0 ? "+" : "-") + clock;
+  note.textContent = "From and To are in your time zone (" + zone + ").";
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   localTimes(document);
+  const tz = document.getElementById("tz");
+  if (tz) timeZoneField(tz);
   const waiting = document.getElementById("waiting");
   if (waiting && waiting.dataset.status) waitForPhone(waiting);
   const feed = document.getElementById("feed");

@@ -1,6 +1,7 @@
-//! `/activity`: the signed-in person's token-use history — filters (session, kind, days), an
-//! "Older" link with a signed cursor, new events live over SSE — and their sessions with Revoke.
-//! Without a live web sign-in it sends the browser to `/login`.
+//! `/activity`: the signed-in person's token-use history — filters (session, kind, a time range
+//! in the viewer's wall-clock time), an "Older" link with a signed cursor, new events live over
+//! SSE — and their sessions with Revoke. Without a live web sign-in it sends the browser to
+//! `/login`.
 
 use askama::Template;
 use axum::Form;
@@ -15,6 +16,7 @@ use utoipa_axum::routes;
 
 use super::rows::{EventRow, SessionRow, short};
 use super::viewer::{self, SignedIn};
+use super::wall_time::{TzOffset, WallTime};
 use super::{cookies, csrf, page};
 use crate::audit::kind;
 use crate::error::{Error, Result};
@@ -25,7 +27,6 @@ use crate::store::{AuditCursor, AuditFilter};
 
 /// Events per page.
 const PAGE: u32 = 25;
-const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// Routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -42,10 +43,14 @@ struct ActivityParams {
     sid: Option<String>,
     /// Only events of this kind.
     kind: Option<String>,
-    /// From this day on (`YYYY-MM-DD`, UTC).
+    /// From this wall-clock time on (`YYYY-MM-DDTHH:MM[:SS]`, in the `tz` zone; a bare
+    /// `YYYY-MM-DD` means its midnight).
     from: Option<String>,
-    /// Up to and including this day (`YYYY-MM-DD`, UTC).
+    /// Up to and including this minute (or second, or whole `YYYY-MM-DD` day), in the `tz` zone.
     to: Option<String>,
+    /// The viewer's offset from UTC in minutes, as JavaScript's `getTimezoneOffset()` gives it
+    /// (UTC+10 is `-600`); the page's script fills it. Without it the times are UTC.
+    tz: Option<String>,
     /// The "Older" link's cursor.
     before: Option<String>,
 }
@@ -66,8 +71,13 @@ struct ActivityPage<'a> {
     sessions: Vec<SessionRow>,
     session_choices: Vec<Choice>,
     kind_choices: Vec<Choice>,
-    from: &'a str,
-    to: &'a str,
+    /// The range shown back in the `datetime-local` inputs.
+    from: String,
+    to: String,
+    /// The hidden `tz` field, normalised (empty without one, so the note can say "UTC").
+    tz: String,
+    /// The zone the range is read in, in words ("UTC", "UTC+10:00").
+    zone: String,
     filtered: bool,
     /// The "Older" link, filters kept.
     older: Option<String>,
@@ -116,8 +126,9 @@ async fn render(
         params.sid.as_deref(),
     )
     .await?;
-    filter.since = day_start(params.from.as_deref(), "from")?;
-    filter.until = day_start(params.to.as_deref(), "to")?.map(|start| start + DAY_MS);
+    let range = TimeRange::parse(params)?;
+    filter.since = range.from.map(|from| from.start_ms(range.tz));
+    filter.until = range.to.map(|to| to.end_ms(range.tz));
     let cursor = match non_empty(params.before.as_deref()) {
         Some(raw) => AuditCursor::Before(state.cursors.decode(user_id, raw)?),
         None => AuditCursor::Newest,
@@ -155,8 +166,18 @@ async fn render(
         session_choices: session_choices(&sessions, &filter),
         kind_choices: kind_choices(&filter),
         sessions,
-        from: params.from.as_deref().unwrap_or(""),
-        to: params.to.as_deref().unwrap_or(""),
+        from: range
+            .from
+            .map(|from| from.input_value_as_start())
+            .unwrap_or_default(),
+        to: range
+            .to
+            .map(|to| to.input_value_as_end())
+            .unwrap_or_default(),
+        tz: non_empty(params.tz.as_deref())
+            .map(|_| range.tz.minutes().to_string())
+            .unwrap_or_default(),
+        zone: range.tz.to_string(),
         filtered: filter != AuditFilter::default(),
         older,
         stream,
@@ -211,6 +232,7 @@ fn link(path: &str, params: &ActivityParams, before: Option<&str>) -> String {
         ("kind", &params.kind),
         ("from", &params.from),
         ("to", &params.to),
+        ("tz", &params.tz),
     ] {
         if let Some(value) = non_empty(value.as_deref()) {
             url.append_pair(name, value);
@@ -227,21 +249,44 @@ fn link(path: &str, params: &ActivityParams, before: Option<&str>) -> String {
     }
 }
 
-/// Midnight UTC of a `YYYY-MM-DD` day, in Unix ms.
-fn day_start(raw: Option<&str>, name: &str) -> Result<Option<i64>> {
-    let Some(day) = non_empty(raw) else {
-        return Ok(None);
-    };
-    let bad = || Error::InvalidRequest(format!("{name} must be a day as YYYY-MM-DD"));
-    if day.len() != 10 {
-        return Err(bad());
+/// The time filter, parsed: wall-clock times and the zone they are read in.
+struct TimeRange {
+    from: Option<WallTime>,
+    to: Option<WallTime>,
+    /// UTC when the page came without its script (no `tz`), as the page then says.
+    tz: TzOffset,
+}
+
+impl TimeRange {
+    fn parse(params: &ActivityParams) -> Result<Self> {
+        let wall_time = |raw: Option<&str>, name: &str| {
+            non_empty(raw)
+                .map(|raw| {
+                    WallTime::parse(raw).ok_or_else(|| {
+                        Error::InvalidRequest(format!(
+                            "{name} must be a date and time as YYYY-MM-DDTHH:MM \
+                             (or a day as YYYY-MM-DD)"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let tz = match non_empty(params.tz.as_deref()) {
+            None => TzOffset::UTC,
+            Some(raw) => TzOffset::parse(raw).ok_or_else(|| {
+                Error::InvalidRequest(
+                    "tz must be the offset from UTC in whole minutes, as the browser gives it \
+                     (-840 to 840)"
+                        .to_owned(),
+                )
+            })?,
+        };
+        Ok(TimeRange {
+            from: wall_time(params.from.as_deref(), "from")?,
+            to: wall_time(params.to.as_deref(), "to")?,
+            tz,
+        })
     }
-    let at = humantime::parse_rfc3339(&format!("{day}T00:00:00Z")).map_err(|_| bad())?;
-    let ms = at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| bad())?
-        .as_millis();
-    Ok(Some(i64::try_from(ms).map_err(|_| bad())?))
 }
 
 fn non_empty(raw: Option<&str>) -> Option<&str> {
@@ -290,19 +335,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn days_are_utc_midnights_and_anything_else_is_refused() {
-        assert_eq!(
-            day_start(Some("1970-01-02"), "from").ok(),
-            Some(Some(DAY_MS))
-        );
-        assert_eq!(day_start(Some(""), "from").ok(), Some(None));
-        for bad in [
-            "1970-1-2",
-            "yesterday",
-            "1970-01-02T00:00:00Z",
-            "1970-13-01",
-        ] {
-            assert!(day_start(Some(bad), "from").is_err(), "{bad}");
+    fn a_range_is_read_in_the_viewers_zone_and_bad_input_is_a_400() {
+        let params = |from: &str, tz: &str| ActivityParams {
+            from: Some(from.into()),
+            tz: Some(tz.into()),
+            ..ActivityParams::default()
+        };
+        let range = TimeRange::parse(&params("1970-01-01T10:00", "-600")).unwrap();
+        assert_eq!(range.from.map(|f| f.start_ms(range.tz)), Some(0));
+        let utc = TimeRange::parse(&params("1970-01-02", "")).unwrap();
+        assert_eq!(utc.tz, TzOffset::UTC);
+        for (from, tz) in [("yesterday", "0"), ("1970-01-02T10:00", "-900")] {
+            let err = TimeRange::parse(&params(from, tz)).err().unwrap();
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{from} {tz}");
         }
     }
 
@@ -311,11 +356,13 @@ mod tests {
         let params = ActivityParams {
             kind: Some("token_used".into()),
             sid: Some(String::new()),
+            from: Some("2026-11-30T09:00".into()),
+            tz: Some("-600".into()),
             ..ActivityParams::default()
         };
         assert_eq!(
             link("/activity", &params, Some("c1")),
-            "/activity?kind=token_used&before=c1"
+            "/activity?kind=token_used&from=2026-11-30T09%3A00&tz=-600&before=c1"
         );
         assert_eq!(
             link("/activity/stream", &ActivityParams::default(), None),

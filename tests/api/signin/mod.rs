@@ -7,3 +7,4 @@ mod browsing;
 mod login;
 mod phone_home;
 mod safety;
+mod time_range;
