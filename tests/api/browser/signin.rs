@@ -66,6 +66,20 @@ async fn a_web_sign_in_approved_in_a_second_browser_continues_to_activity_where_
         time.text().await.unwrap(),
         time.attr("datetime").await.unwrap().unwrap()
     );
+    // The filter's hidden `tz` holds the browser's own offset, so From and To are read in its
+    // zone, and the note says so.
+    let offset = computer
+        .execute("return String(new Date().getTimezoneOffset());", vec![])
+        .await
+        .unwrap();
+    let tz = wait_for(&computer, "#tz")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(tz.as_deref(), offset.as_str());
+    let note = wait_for(&computer, "#tz-note").await.text().await.unwrap();
+    assert!(note.contains("in your time zone"), "{note}");
 
     // Live: a new use appears without a reload.
     wait_for(&computer, "#live:not([hidden])").await;
