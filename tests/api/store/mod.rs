@@ -75,9 +75,18 @@ impl TestStore {
         }
     }
 
-    /// A fresh PostgreSQL database, or `None` (saying so) when `TEST_POSTGRES_URL` is not set.
+    /// A fresh PostgreSQL schema, or `None` (saying so) when `TEST_POSTGRES_URL` is not set.
     pub async fn postgres(case: &str) -> Option<TestStore> {
-        let Some(database) = TestDatabase::create().await else {
+        Self::postgres_in(case, TestDatabase::create().await).await
+    }
+
+    /// The same in a whole database of its own (for a test that ends every backend of it).
+    pub async fn postgres_whole(case: &str) -> Option<TestStore> {
+        Self::postgres_in(case, TestDatabase::create_whole().await).await
+    }
+
+    async fn postgres_in(case: &str, database: Option<TestDatabase>) -> Option<TestStore> {
+        let Some(database) = database else {
             say_skipped(case);
             return None;
         };

@@ -8,7 +8,7 @@ use super::fixtures::user;
 
 #[tokio::test]
 async fn connections_the_server_dropped_are_replaced_on_postgres() {
-    let Some(store) = TestStore::postgres(module_path!()).await else {
+    let Some(store) = TestStore::postgres_whole(module_path!()).await else {
         return;
     };
     user(store.get(), "alice").await;
