@@ -60,7 +60,8 @@ pub struct Services {
     pub verifier: Arc<TokenVerifier>,
     /// Checks DPoP proofs and remembers recent ones (per instance) to refuse replays.
     pub dpop: Arc<ProofChecker>,
-    /// Issues DPoP nonces (`tokens.dpop_nonce`); its key is random per process.
+    /// Issues DPoP nonces (`tokens.dpop_nonce`), keyed by a key derived from
+    /// `totp.encryption_key` (shared by every instance).
     pub dpop_nonces: Arc<NonceIssuer>,
     /// Sessions whose access tokens must be refused.
     pub revocations: Arc<RevocationView>,

@@ -12,7 +12,8 @@
 //!
 //! Nonces (RFC 9449 §8, optional): with `tokens.dpop_nonce` on, proofs at nod's own endpoints
 //! must carry a `nonce` nod issued. Nonces are stateless — the period number and an HMAC of it
-//! under a per-process random key — good for the current and the previous period; a proof
+//! under a key derived from `totp.encryption_key`, so every instance accepts every instance's
+//! nonces — good for the current and the previous period; a proof
 //! without a good one is answered `use_dpop_nonce` with a fresh nonce in `DPoP-Nonce`.
 //!
 //! Replay: each accepted proof's `jti` (per key) is remembered until its `iat` window has passed,
