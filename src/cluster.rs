@@ -45,7 +45,7 @@ pub async fn follow(state: AppState, mut changes: Box<dyn ChangeStream>) {
 }
 
 /// Takes the local step a change calls for.
-pub async fn apply(state: &AppState, change: Change) {
+async fn apply(state: &AppState, change: Change) {
     match change {
         Change::ApprovalChanged { id } => state.wakeups.fire(&id),
         Change::SessionRevoked { sid, at } => state.revocations.insert([(sid, at)]),

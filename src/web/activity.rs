@@ -14,6 +14,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::csrf::CsrfForm;
 use super::rows::{EventRow, SessionRow, short};
 use super::viewer::{self, SignedIn};
 use super::wall_time::{TzOffset, WallTime};
@@ -291,12 +292,6 @@ impl TimeRange {
 
 fn non_empty(raw: Option<&str>) -> Option<&str> {
     raw.filter(|s| !s.is_empty())
-}
-
-/// What a Revoke button posts.
-#[derive(Deserialize, utoipa::ToSchema)]
-struct CsrfForm {
-    csrf: Option<String>,
 }
 
 /// Ends one of the signed-in person's sessions (its tokens stop working at once).

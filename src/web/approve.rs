@@ -9,13 +9,13 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::answer::AnswerForm;
 use super::{cookies, csrf, page};
 use crate::auth::secrets::digest_secret;
-use crate::domain::{ApprovalState, BindingCode, Decision, user_agent};
+use crate::domain::{ApprovalState, user_agent};
 use crate::error::{Error, Result};
 use crate::flows::approval::{current_state, decide};
 use crate::state::AppState;
@@ -182,14 +182,6 @@ async fn render_request(state: &AppState, link: &str) -> Result<Response> {
     Ok(response)
 }
 
-/// What the page posts.
-#[derive(Deserialize, utoipa::ToSchema)]
-struct AnswerForm {
-    csrf: Option<String>,
-    decision: String,
-    binding_code: Option<String>,
-}
-
 /// Applies the phone's answer; the link is spent whatever the answer.
 #[utoipa::path(
     post,
@@ -224,21 +216,7 @@ async fn apply(
 ) -> Result<Response> {
     let Form(form) = form?;
     csrf::check(headers, form.csrf.as_deref())?;
-    let decision = match form.decision.as_str() {
-        "approve" => {
-            let code = form.binding_code.as_deref().unwrap_or("");
-            Decision::Approve(BindingCode::parse(code).map_err(|_| {
-                Error::InvalidRequest("type the two-digit number shown on the login screen".into())
-            })?)
-        }
-        "deny" => Decision::Deny,
-        "fraud" => Decision::Fraud,
-        _ => {
-            return Err(Error::InvalidRequest(
-                "choose Approve, cancel, or This wasn't me".into(),
-            ));
-        }
-    };
+    let decision = form.decision()?;
     let (found, approval, device) = open_link(state, link).await?;
     let now = state.clock.now_ms();
     if !state.store.use_approval_link(&found.link_hash, now).await? {

@@ -10,6 +10,13 @@ use super::cookies;
 use crate::auth::secrets::new_secret;
 use crate::error::{Error, Result};
 
+/// What a form with nothing but a button posts (revoke, sign out).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct CsrfForm {
+    /// The form's CSRF token.
+    pub csrf: Option<String>,
+}
+
 /// A fresh token for a form.
 pub fn new_token() -> Result<String> {
     Ok(new_secret()?)

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::csrf::CsrfForm;
 use super::{cookies, csrf, page, viewer};
 use crate::api::extract::ClientInfo;
 use crate::auth::secrets::digest_secret;
@@ -292,12 +293,6 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
         headers.append(header::SET_COOKIE, cookie);
     }
     response
-}
-
-/// What the sign-out button posts.
-#[derive(Deserialize, utoipa::ToSchema)]
-struct CsrfForm {
-    csrf: Option<String>,
 }
 
 /// Signs the browser out: its session is revoked (its tokens stop working) and the cookie

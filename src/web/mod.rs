@@ -6,6 +6,7 @@
 //! router, like the JSON API, so the document lists the pages too.
 
 mod activity;
+mod answer;
 mod approve;
 mod cookies;
 mod csrf;

@@ -9,14 +9,15 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::answer::AnswerForm;
 use super::approve::DecidedPage;
+use super::csrf::CsrfForm;
 use super::rows::{EventRow, SessionRow, utc};
 use super::{cookies, csrf, page, viewer};
-use crate::domain::{BindingCode, Decision, user_agent};
+use crate::domain::user_agent;
 use crate::error::{Error, Result};
 use crate::flows::approval::decide;
 use crate::flows::login::seconds_left;
@@ -149,20 +150,6 @@ async fn render(state: &AppState, headers: &HeaderMap, device: &Device) -> Resul
     Ok(response)
 }
 
-/// What an answer posts.
-#[derive(Deserialize, utoipa::ToSchema)]
-struct AnswerForm {
-    csrf: Option<String>,
-    decision: String,
-    binding_code: Option<String>,
-}
-
-/// What a revoke button posts.
-#[derive(Deserialize, utoipa::ToSchema)]
-struct CsrfForm {
-    csrf: Option<String>,
-}
-
 /// The phone of a form post, after the CSRF check; `None` when the browser is not paired.
 async fn checked_phone(
     state: &AppState,
@@ -200,22 +187,7 @@ async fn answer(
         let Some(device) = checked_phone(&state, &headers, form.csrf.as_deref()).await? else {
             return Ok(not_paired());
         };
-        let decision = match form.decision.as_str() {
-            "approve" => Decision::Approve(
-                BindingCode::parse(form.binding_code.as_deref().unwrap_or("")).map_err(|_| {
-                    Error::InvalidRequest(
-                        "type the two-digit number shown on the login screen".into(),
-                    )
-                })?,
-            ),
-            "deny" => Decision::Deny,
-            "fraud" => Decision::Fraud,
-            _ => {
-                return Err(Error::InvalidRequest(
-                    "choose Approve, cancel, or This wasn't me".into(),
-                ));
-            }
-        };
+        let decision = form.decision()?;
         let (status, heading, message) = match decide(&state, &device, &id, decision).await {
             Ok(_) => return Ok(Redirect::to("/phone").into_response()),
             Err(Error::BindingCodeMismatch) => (

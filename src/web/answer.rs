@@ -1,0 +1,78 @@
+//! The form that answers a sign-in — from the approval link's page and from the phone's home
+//! alike: the same three buttons, the same number field, read into one [`Decision`].
+
+use serde::Deserialize;
+
+use crate::domain::{BindingCode, Decision};
+use crate::error::{Error, Result};
+
+/// What an answer posts.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AnswerForm {
+    /// The form's CSRF token.
+    pub csrf: Option<String>,
+    /// `approve`, `deny` ("it was me, cancel") or `fraud` ("this wasn't me").
+    pub decision: String,
+    /// The number from the login screen (approve only).
+    pub binding_code: Option<String>,
+}
+
+impl AnswerForm {
+    /// The decision the buttons and the number field say; a clear 400 when they say nothing.
+    pub fn decision(&self) -> Result<Decision> {
+        match self.decision.as_str() {
+            "approve" => {
+                let code = self.binding_code.as_deref().unwrap_or("");
+                Ok(Decision::Approve(BindingCode::parse(code).map_err(
+                    |_| {
+                        Error::InvalidRequest(
+                            "type the two-digit number shown on the login screen".into(),
+                        )
+                    },
+                )?))
+            }
+            "deny" => Ok(Decision::Deny),
+            "fraud" => Ok(Decision::Fraud),
+            _ => Err(Error::InvalidRequest(
+                "choose Approve, cancel, or This wasn't me".into(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(decision: &str, code: Option<&str>) -> AnswerForm {
+        AnswerForm {
+            csrf: None,
+            decision: decision.into(),
+            binding_code: code.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn each_button_reads_as_its_decision() {
+        assert!(matches!(
+            form("approve", Some("47")).decision(),
+            Ok(Decision::Approve(_))
+        ));
+        assert!(matches!(form("deny", None).decision(), Ok(Decision::Deny)));
+        assert!(matches!(
+            form("fraud", None).decision(),
+            Ok(Decision::Fraud)
+        ));
+    }
+
+    #[test]
+    fn approve_without_a_number_or_an_unknown_button_is_a_bad_request() {
+        for bad in [
+            form("approve", None),
+            form("approve", Some("x")),
+            form("yes", None),
+        ] {
+            assert!(matches!(bad.decision(), Err(Error::InvalidRequest(_))));
+        }
+    }
+}
