@@ -1,12 +1,12 @@
 //! One struct per `[section]` of the configuration; each field is documented beside its key in
 //! `config/default.toml`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{PublicUrl, Secret, Ttl};
+use super::{ProxyRange, PublicUrl, Secret, Ttl};
 
 /// `[server]`: where nod listens and how it is reached.
 #[derive(Debug, Clone, Deserialize)]
@@ -18,8 +18,8 @@ pub struct ServerSettings {
     pub public_url: PublicUrl,
     /// Generated keys and secrets live here.
     pub data_dir: PathBuf,
-    /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR ranges.
+    pub trusted_proxies: Vec<ProxyRange>,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
     /// Whole-request time limit.
