@@ -151,6 +151,9 @@ impl Settings {
         if self.limits.totp_max_failures == 0 {
             return fail("limits.totp_max_failures", "must be at least 1");
         }
+        if self.limits.enroll_max_failures == 0 {
+            return fail("limits.enroll_max_failures", "must be at least 1");
+        }
         if self.database.max_connections == 0 {
             return fail("database.max_connections", "must be at least 1");
         }

@@ -272,6 +272,9 @@ pub struct LimitSettings {
     pub password_max_failures: u32,
     /// Wrong passwords per client address in `password_window` before its logins are blocked.
     pub ip_max_failures: u32,
+    /// Wrong pairing codes per client address in `password_window` before its pairings are
+    /// blocked (for `password_block`, doubling).
+    pub enroll_max_failures: u32,
     /// How long wrong passwords are remembered.
     pub password_window: Ttl,
     /// The first block after too many wrong passwords; it doubles with each further one.
