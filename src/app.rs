@@ -179,6 +179,19 @@ fn spawn_background(state: &AppState) -> JoinSet<()> {
         state.clone(),
         Duration::from_secs(3600),
     ));
+    // Attempt counters whose window and block are both over: without this every name ever
+    // typed at the login would keep its row.
+    let s = state.clone();
+    tasks.spawn(every(Duration::from_secs(3600), move || {
+        let s = s.clone();
+        async move {
+            match crate::flows::limits::forget_expired(&s).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(counters = n, "forgot expired attempt counters"),
+                Err(e) => tracing::warn!(error = %e, "could not forget expired attempt counters"),
+            }
+        }
+    }));
     tasks
 }
 

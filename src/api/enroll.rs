@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ClientInfo};
 use crate::domain::{Channel, ChannelList};
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::enroll::redeem;
@@ -56,11 +56,13 @@ struct EnrollBody {
     responses(
         (status = 200, description = "The new device: its secret (shown once) and its otpauth URI", body = ProvisionedDevice),
         (status = 400, description = "Malformed body or channel (`invalid_request`); unknown, used or expired code (`invalid_grant`)", body = ErrorBody),
+        (status = 429, description = "Too many wrong pairing codes from this address", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
 async fn enroll(
     State(state): State<AppState>,
+    client: ClientInfo,
     ApiJson(body): ApiJson<EnrollBody>,
 ) -> Result<Json<ProvisionedDevice>> {
     let specs = match body.notify {
@@ -78,6 +80,6 @@ async fn enroll(
         .and_then(ChannelList::possibly_empty)
         .map_err(Error::InvalidRequest)?;
     Ok(Json(
-        redeem(&state, &body.code, &body.name, &channels).await?,
+        redeem(&state, &body.code, &body.name, &channels, client.ip).await?,
     ))
 }

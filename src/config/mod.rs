@@ -4,8 +4,10 @@
 
 //!
 //! Layout: this file loads and checks; `sections` holds one struct per `[section]`; `values` the
-//! value types (durations, URLs, secrets) that parse themselves.
+//! value types (durations, URLs, secrets) that parse themselves; `proxies` the trusted proxy
+//! addresses and ranges.
 
+mod proxies;
 mod sections;
 mod values;
 
@@ -16,6 +18,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
+pub use proxies::*;
 pub use sections::*;
 pub use values::*;
 
@@ -147,6 +150,9 @@ impl Settings {
         }
         if self.limits.totp_max_failures == 0 {
             return fail("limits.totp_max_failures", "must be at least 1");
+        }
+        if self.limits.enroll_max_failures == 0 {
+            return fail("limits.enroll_max_failures", "must be at least 1");
         }
         if self.database.max_connections == 0 {
             return fail("database.max_connections", "must be at least 1");

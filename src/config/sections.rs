@@ -1,12 +1,12 @@
 //! One struct per `[section]` of the configuration; each field is documented beside its key in
 //! `config/default.toml`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{PublicUrl, Secret, Ttl};
+use super::{ProxyRange, PublicUrl, Secret, Ttl};
 
 /// `[server]`: where nod listens and how it is reached.
 #[derive(Debug, Clone, Deserialize)]
@@ -18,8 +18,8 @@ pub struct ServerSettings {
     pub public_url: PublicUrl,
     /// Generated keys and secrets live here.
     pub data_dir: PathBuf,
-    /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR ranges.
+    pub trusted_proxies: Vec<ProxyRange>,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
     /// Whole-request time limit.
@@ -272,6 +272,9 @@ pub struct LimitSettings {
     pub password_max_failures: u32,
     /// Wrong passwords per client address in `password_window` before its logins are blocked.
     pub ip_max_failures: u32,
+    /// Wrong pairing codes per client address in `password_window` before its pairings are
+    /// blocked (for `password_block`, doubling).
+    pub enroll_max_failures: u32,
     /// How long wrong passwords are remembered.
     pub password_window: Ttl,
     /// The first block after too many wrong passwords; it doubles with each further one.

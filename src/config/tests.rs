@@ -210,3 +210,33 @@ fn another_database_scheme_is_refused_without_showing_the_url() {
         Ok(())
     });
 }
+
+#[test]
+fn trusted_proxies_take_addresses_and_ranges_and_a_bad_one_names_its_key() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "good.toml",
+            "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n",
+        )?;
+        let s = Settings::load(Some(Path::new("good.toml"))).map_err(|e| e.to_string())?;
+        let shown: Vec<String> = s
+            .server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
+
+        jail.create_file(
+            "bad.toml",
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"10.0.0.1/8\"]\n",
+        )?;
+        let err = Settings::load(Some(Path::new("bad.toml")))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("trusted_proxies"), "{err}");
+        assert!(err.contains("\"10.0.0.0/8\""), "{err}");
+        Ok(())
+    });
+}

@@ -2,9 +2,12 @@
 //! 24 h, kept as a digest); the phone redeems it once and becomes a device of that user, with
 //! its own secret, TOTP secret and notification channels.
 
+use std::net::IpAddr;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::limits;
 use super::provision::{ProvisionedDevice, add_device_for};
 use crate::auth::secrets::{digest_secret, new_secret};
 use crate::clock::duration_ms;
@@ -51,35 +54,46 @@ pub async fn create_link(state: &AppState, username: &Username) -> Result<Enroll
     })
 }
 
-/// Redeems a pairing code: the new device, shown once. The code works once, within 24 h.
+/// Redeems a pairing code from the client at `ip`: the new device, shown once. The code works
+/// once, within 24 h. Wrong codes are limited per client address, counted before the code is
+/// looked up so that parallel guesses cannot outrun the limit.
 pub async fn redeem(
     state: &AppState,
     code: &str,
     name: &str,
     channels: &ChannelList,
+    ip: IpAddr,
 ) -> Result<ProvisionedDevice> {
+    let unknown = || Error::InvalidGrant("unknown, used or expired enrollment code");
     if code.is_empty() || code.len() > 256 {
-        return Err(Error::InvalidGrant(
-            "unknown, used or expired enrollment code",
-        ));
+        return Err(unknown());
     }
     // Check the name and channels before spending the code on them.
     super::provision::check_device(state, name, channels)?;
-    let user_id = state
+    let counted = limits::attempt(
+        state,
+        limits::keys::enroll_address(ip),
+        &limits::enroll_per_ip(state),
+    )
+    .await?;
+    let redeemed = state
         .store
         .redeem_enrollment(&digest_secret(code), state.clock.now_ms())
-        .await?
-        .ok_or(Error::InvalidGrant(
-            "unknown, used or expired enrollment code",
-        ))?;
+        .await;
+    let user_id = match redeemed {
+        Ok(Some(user_id)) => user_id,
+        // A wrong guess: it stays counted.
+        Ok(None) => return Err(unknown()),
+        Err(e) => return Err(counted.refund_with(state, e.into()).await),
+    };
+    // A real code: the address is not guessing. (It is spent, whatever follows.)
+    counted.refund(state).await?;
     let user = state
         .store
         .user_by_id(&user_id)
         .await?
         .filter(|u| u.is_active())
-        .ok_or(Error::InvalidGrant(
-            "unknown, used or expired enrollment code",
-        ))?;
+        .ok_or_else(unknown)?;
     add_device_for(state, &user, name, channels).await
 }
 

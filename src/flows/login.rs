@@ -41,22 +41,38 @@ pub struct LoginStarted {
 
 /// Checks the password and opens a pending approval pushed to the user's devices.
 pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<LoginStarted> {
-    // Guessing limits first, before any password work: per name (whether it exists or not,
-    // so the answer says nothing about existence) and per client address.
-    let name_key = format!("pwd-user:{}", attempt.username.trim().to_lowercase());
-    let ip_key = format!("pwd-ip:{}", attempt.context.ip);
-    limits::ensure_open(state, &name_key).await?;
-    limits::ensure_open(state, &ip_key).await?;
+    // Guessing limits first, counted before any password work so parallel guesses cannot
+    // outrun them: per client address, then per name (whether it exists or not, so the answer
+    // says nothing about existence). The address goes first so that a name spray refused by
+    // it leaves no per-name rows behind.
+    let per_ip = limits::attempt(
+        state,
+        limits::keys::password_address(&attempt.context.ip),
+        &limits::password_per_ip(state),
+    )
+    .await?;
+    let per_name = match limits::attempt(
+        state,
+        limits::keys::password_user(&attempt.username),
+        &limits::password_per_user(state),
+    )
+    .await
+    {
+        Ok(counted) => counted,
+        Err(refused) => return Err(per_ip.refund_with(state, refused).await),
+    };
     let user = match authenticate(state, &attempt.username, attempt.password).await {
         Ok(user) => user,
-        Err(Error::InvalidCredentials) => {
-            limits::failed(state, &name_key, &limits::password_per_user(state)).await?;
-            limits::failed(state, &ip_key, &limits::password_per_ip(state)).await?;
-            return Err(Error::InvalidCredentials);
+        // A wrong guess: both attempts stay counted.
+        Err(Error::InvalidCredentials) => return Err(Error::InvalidCredentials),
+        // The password was not checked (hashers busy, database away): not a guess.
+        Err(other) => {
+            let other = per_name.refund_with(state, other).await;
+            return Err(per_ip.refund_with(state, other).await);
         }
-        Err(other) => return Err(other),
     };
-    limits::succeeded(state, &name_key).await?;
+    per_name.reset(state).await?;
+    per_ip.refund(state).await?;
     refuse_if_muted(state, &user, &attempt.context).await?;
     let devices = active_devices(state, &user).await?;
     if devices.is_empty() {

@@ -10,13 +10,14 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::approval::current_state;
-use super::limits::{self, Policy};
+use super::limits;
 use super::token::{TokenResponse, redeem_ciba};
 use crate::audit::{event, kind};
 use crate::auth::secrets::digest_secret;
 use crate::domain::ApprovalState;
 use crate::error::{Error, Result};
 use crate::state::AppState;
+use crate::store::{Approval, Device};
 
 /// RFC 6238 time step, seconds.
 const STEP_SECS: u64 = 30;
@@ -54,17 +55,6 @@ pub fn matching_step(secret: &[u8], code: &TotpCode, now_secs: u64) -> Option<u6
     found
 }
 
-/// The limit on wrong codes, from configuration.
-fn policy(state: &AppState) -> Policy {
-    let l = &state.settings.limits;
-    Policy {
-        max_failures: l.totp_max_failures,
-        window: l.totp_window.0,
-        block: l.totp_block.0,
-        max_block: l.max_block.0,
-    }
-}
-
 /// Approves the login `auth_req_id` with `code` and redeems it: the token response.
 pub async fn login_with_totp(
     state: &AppState,
@@ -80,37 +70,22 @@ pub async fn login_with_totp(
     if approval.dpop_jkt.is_some() && approval.dpop_jkt.as_deref() != dpop_jkt {
         return Err(Error::InvalidGrant("this login is bound to another key"));
     }
-    let limit_key = format!("totp:{}", approval.user_id);
-    limits::ensure_open(state, &limit_key).await?;
+    // Counted before the code is compared, so parallel guesses cannot outrun the limit.
+    let counted = limits::attempt(
+        state,
+        limits::keys::totp(&approval.user_id),
+        &limits::totp(state),
+    )
+    .await?;
     let now = state.clock.now_ms();
-    if current_state(state, &approval, now)? != ApprovalState::Pending {
-        return Err(Error::InvalidGrant("the login is not pending"));
-    }
-
-    let now_secs = u64::try_from(now.div_euclid(1000)).unwrap_or(0);
-    let mut approving_device = None;
-    for device in state.store.list_devices(Some(&approval.user_id)).await? {
-        if device.revoked_at.is_some() {
-            continue;
-        }
-        let secret = state
-            .totp
-            .open(&device.id, &device.totp_secret)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        if let Some(step) = matching_step(&secret, code, now_secs) {
-            // Compare-and-set: a step is accepted once, and never one older than the last.
-            let step = i64::try_from(step).unwrap_or(i64::MAX);
-            if state.store.accept_totp_step(&device.id, step).await? {
-                approving_device = Some(device);
-                break;
-            }
-        }
-    }
-    let Some(device) = approving_device else {
-        limits::failed(state, &limit_key, &policy(state)).await?;
-        return Err(Error::InvalidGrant("wrong or already used code"));
+    let device = match approving_device(state, &approval, code, now).await {
+        Ok(Some(device)) => device,
+        // A wrong (or replayed) code: it stays counted.
+        Ok(None) => return Err(Error::InvalidGrant("wrong or already used code")),
+        // No code was compared (not pending any more, or the store failed): not a guess.
+        Err(e) => return Err(counted.refund_with(state, e).await),
     };
-    limits::succeeded(state, &limit_key).await?;
+    counted.reset(state).await?;
 
     if !state
         .store
@@ -131,6 +106,37 @@ pub async fn login_with_totp(
     );
     state.audit.record(e).await?;
     redeem_ciba(state, auth_req_id, Duration::ZERO, dpop_jkt).await
+}
+
+/// The device whose code this is, once the login is known to be pending: each active device's
+/// secret is tried, and a matching step is accepted once (compare-and-set).
+async fn approving_device(
+    state: &AppState,
+    approval: &Approval,
+    code: &TotpCode,
+    now: i64,
+) -> Result<Option<Device>> {
+    if current_state(state, approval, now)? != ApprovalState::Pending {
+        return Err(Error::InvalidGrant("the login is not pending"));
+    }
+    let now_secs = u64::try_from(now.div_euclid(1000)).unwrap_or(0);
+    for device in state.store.list_devices(Some(&approval.user_id)).await? {
+        if device.revoked_at.is_some() {
+            continue;
+        }
+        let secret = state
+            .totp
+            .open(&device.id, &device.totp_secret)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        if let Some(step) = matching_step(&secret, code, now_secs) {
+            // A step is accepted once, and never one older than the last.
+            let step = i64::try_from(step).unwrap_or(i64::MAX);
+            if state.store.accept_totp_step(&device.id, step).await? {
+                return Ok(Some(device));
+            }
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -139,6 +139,32 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<LimitCounter>;
     /// Forgets the failures under `key` (after a success).
     async fn limit_reset(&self, key: &str) -> StoreResult<()>;
+    /// Counts an attempt under `key` *before* its work is done, in one atomic statement, so
+    /// parallel attempts cannot all pass a check that none of them has counted yet: while the
+    /// key is blocked the attempt is refused and nothing changes; otherwise it is counted (a
+    /// new window starts when the last began `rule.window_ms` ago) and, when the count reaches
+    /// `rule.max_failures`, the key is blocked for the attempts after it (`rule`'s doubling
+    /// block from `now`). A failed attempt needs nothing more; a success calls `limit_reset`
+    /// (per-user keys) or `limit_refund` (keys shared by many users, such as an address).
+    async fn limit_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        rule: &LimitRule,
+    ) -> StoreResult<LimitAttempt>;
+    /// Takes back one attempt counted by `limit_attempt` (it succeeded, or another limit
+    /// refused the request): one fewer, and the block goes when the count falls below
+    /// `max_failures` or when it is the one this attempt set (`set_block`).
+    async fn limit_refund(
+        &self,
+        key: &str,
+        max_failures: i64,
+        set_block: Option<i64>,
+    ) -> StoreResult<()>;
+    /// Deletes up to `batch` counters whose window began at or before `window_started_by` and
+    /// whose block, if any, has ended by `now`: their next attempt would start afresh anyway.
+    /// How many went.
+    async fn prune_limits(&self, window_started_by: i64, now: i64, batch: u32) -> StoreResult<u64>;
     /// Records a poll without `wait`; false (and nothing recorded) if the previous one was less
     /// than `min_gap_ms` ago.
     async fn record_poll(&self, id: &str, now: i64, min_gap_ms: i64) -> StoreResult<bool>;

@@ -179,3 +179,32 @@ pub struct LimitCounter {
     /// No attempt before this time (Unix ms).
     pub blocked_until: Option<i64>,
 }
+
+/// How an attempt limit counts, in store terms (times in Unix ms): see `Store::limit_attempt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitRule {
+    /// Attempts are counted in windows this long (a new one starts when the last began this
+    /// long ago).
+    pub window_ms: i64,
+    /// The attempt that brings the count to this blocks the key for the ones after it.
+    pub max_failures: i64,
+    /// The first block; it doubles with each counted attempt past `max_failures`.
+    pub block_ms: i64,
+    /// The longest block.
+    pub max_block_ms: i64,
+}
+
+/// What `Store::limit_attempt` decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitAttempt {
+    /// The attempt was counted (before its work) and may go ahead.
+    Counted {
+        /// Attempts in the current window, this one included.
+        failures: i64,
+        /// Set when this attempt reached the limit: the block it imposed on the ones after it
+        /// (pass it back to `limit_refund`).
+        blocked_until: Option<i64>,
+    },
+    /// The key is blocked until then (Unix ms); nothing was counted.
+    Blocked { until: i64 },
+}

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{cookies, csrf, page};
+use crate::api::extract::ClientInfo;
 use crate::domain::{Channel, ChannelList};
 use crate::error::{Error, Result};
 use crate::flows::enroll::redeem;
@@ -90,15 +91,17 @@ struct EnrollForm {
         (status = 200, description = "Paired: the QR code for an authenticator app", content_type = "text/html"),
         (status = 400, description = "Unknown, used or expired code, or a bad channel", content_type = "text/html"),
         (status = 403, description = "Missing or wrong CSRF token: nothing changed", content_type = "text/html"),
+        (status = 429, description = "Too many wrong pairing codes from this address", content_type = "text/html"),
     )
 )]
 async fn submit(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    client: ClientInfo,
     headers: HeaderMap,
     form: std::result::Result<Form<EnrollForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    match pair(&state, &code, &headers, form).await {
+    match pair(&state, &code, &client, &headers, form).await {
         Ok(response) => response,
         Err(e) => page::error(&e),
     }
@@ -107,6 +110,7 @@ async fn submit(
 async fn pair(
     state: &AppState,
     code: &str,
+    client: &ClientInfo,
     headers: &HeaderMap,
     form: std::result::Result<Form<EnrollForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response> {
@@ -132,7 +136,7 @@ async fn pair(
         }
     };
     let channels = ChannelList::possibly_empty(channels).map_err(Error::InvalidRequest)?;
-    let device = redeem(state, code, &form.name, &channels).await?;
+    let device = redeem(state, code, &form.name, &channels, client.ip).await?;
     let username = state
         .store
         .list_devices(None)

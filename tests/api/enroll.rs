@@ -156,3 +156,40 @@ async fn a_bad_channel_is_refused_without_spending_the_code() {
 
     assert_eq!(enroll(&app, json!({"code": code, "name": "phone", "notify": [{"provider": "mock"}, {"provider": "log"}]})).await.status(), 200);
 }
+
+#[tokio::test]
+async fn thirty_parallel_wrong_pairing_codes_get_exactly_the_limit_looked_up() {
+    let app = crate::helpers::spawn_app_with(|s| s.limits.enroll_max_failures = 5).await;
+    app.add_user("alice").await;
+
+    let guesses = (0..30).map(|i| {
+        let body = json!({"code": format!("guessed-code-{i}"), "name": "Pixel"});
+        let app = &app;
+        async move { enroll(app, body).await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+
+    let count = |code: u16| statuses.iter().filter(|s| **s == code).count();
+    assert_eq!((count(400), count(429)), (5, 25), "{statuses:?}");
+    // While the address is blocked even a real code waits; after the block it pairs.
+    let code = link_for(&app, "alice").await;
+    let blocked = enroll(&app, json!({"code": code, "name": "Pixel"})).await;
+    assert_eq!(blocked.status(), 429);
+    assert!(blocked.headers().contains_key("retry-after"));
+    app.clock.advance(Duration::from_secs(3600));
+    let paired = enroll(&app, json!({"code": code, "name": "Pixel"})).await;
+    assert_eq!(paired.status(), 200);
+}
+
+#[tokio::test]
+async fn a_real_pairing_code_does_not_count_against_its_address() {
+    let app = crate::helpers::spawn_app_with(|s| s.limits.enroll_max_failures = 2).await;
+    app.add_user("alice").await;
+    for i in 0..3 {
+        let code = link_for(&app, "alice").await;
+        let paired = enroll(&app, json!({"code": code, "name": format!("Pixel {i}")})).await;
+        assert_eq!(paired.status(), 200);
+    }
+    let wrong = enroll(&app, json!({"code": "nope", "name": "Pixel"})).await;
+    assert_eq!(error_code(wrong).await, "invalid_grant");
+}

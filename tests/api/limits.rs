@@ -148,3 +148,202 @@ async fn blocks_for_unknown_names_look_like_blocks_for_real_ones() {
     }
     assert_eq!(answers[0], answers[1]);
 }
+
+/// How many of `statuses` are `code`.
+fn count(statuses: &[u16], code: u16) -> usize {
+    statuses.iter().filter(|s| **s == code).count()
+}
+
+/// Posts `bodies` to `/v1/login` all at once (with `forwarded_for`, if any); the statuses.
+async fn parallel_logins(
+    app: &crate::helpers::TestApp,
+    bodies: Vec<serde_json::Value>,
+    forwarded_for: Option<&str>,
+) -> Vec<u16> {
+    let requests = bodies.into_iter().map(|body| {
+        let mut request = app.client.post(app.url("/v1/login")).json(&body);
+        if let Some(xff) = forwarded_for {
+            request = request.header("x-forwarded-for", xff);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    futures_util::future::join_all(requests).await
+}
+
+#[tokio::test]
+async fn thirty_parallel_wrong_passwords_for_one_user_get_exactly_the_limit_checked() {
+    let app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    let allowed = app.state.settings.limits.password_max_failures as usize;
+    let bodies = (0..30)
+        .map(|i| json!({"username": "alice", "password": format!("guess number {i}")}))
+        .collect();
+
+    let statuses = parallel_logins(&app, bodies, None).await;
+
+    // Every 401 is one argon2 check; nothing else was checked.
+    assert_eq!(
+        (count(&statuses, 401), count(&statuses, 429)),
+        (allowed, 30 - allowed),
+        "{statuses:?}"
+    );
+    let right = app.login("alice", PASSWORD).await;
+    assert_eq!(
+        right.status(),
+        429,
+        "the block holds for the right password too"
+    );
+}
+
+#[tokio::test]
+async fn thirty_parallel_wrong_passwords_from_one_address_get_exactly_its_limit_checked() {
+    let app = spawn_app().await;
+    let allowed = app.state.settings.limits.ip_max_failures as usize;
+    // A different name each time, so only the per-address limit applies.
+    let bodies = (0..30)
+        .map(|i| json!({"username": format!("user{i}"), "password": "wrong password"}))
+        .collect();
+
+    let statuses = parallel_logins(&app, bodies, None).await;
+
+    assert_eq!(
+        (count(&statuses, 401), count(&statuses, 429)),
+        (allowed, 30 - allowed),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_right_password_under_the_limit_signs_in_and_clears_the_count() {
+    let app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    let allowed = app.state.settings.limits.password_max_failures;
+    for _ in 1..allowed {
+        assert_eq!(app.login("alice", "wrong password").await.status(), 401);
+    }
+
+    assert_eq!(app.login("alice", PASSWORD).await.status(), 202);
+
+    // The count starts again: `allowed` more wrong passwords are checked before the block.
+    app.clock.advance(Duration::from_secs(121)); // let the pending approval expire
+    for _ in 0..allowed {
+        assert_eq!(app.login("alice", "wrong password").await.status(), 401);
+    }
+    assert_eq!(app.login("alice", "wrong password").await.status(), 429);
+}
+
+#[tokio::test]
+async fn a_forwarded_address_cannot_be_chosen_by_the_client_behind_an_appending_proxy() {
+    // nod behind one proxy at 127.0.0.1 that appends the address it saw (203.0.113.9) to
+    // whatever the client sent.
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.server.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    app.user_with_phone("alice").await;
+    let allowed = app.state.settings.limits.ip_max_failures as usize;
+
+    let mut statuses = Vec::new();
+    for i in 0..allowed + 5 {
+        let response = app
+            .client
+            .post(app.url("/v1/login"))
+            .header("x-forwarded-for", format!("198.51.100.{i}, x, 203.0.113.9"))
+            .json(&json!({"username": format!("user{i}"), "password": "wrong password"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+
+    assert!(
+        statuses[..allowed].iter().all(|s| *s == 401),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[allowed..].iter().all(|s| *s == 429),
+        "{statuses:?}"
+    );
+    // The address the phone is shown is the one the proxy saw.
+    app.clock.advance(Duration::from_secs(3600));
+    let started = app
+        .client
+        .post(app.url("/v1/login"))
+        .header("x-forwarded-for", "198.51.100.77, x, 203.0.113.9")
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let note = app.next_notification("alice").await;
+    assert!(note.text.contains("from 203.0.113.9"), "{}", note.text);
+    assert!(!note.text.contains("198.51.100.77"), "{}", note.text);
+}
+
+#[tokio::test]
+async fn an_ipv6_client_is_counted_per_64_whatever_address_it_takes_in_it() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let allowed = app.state.settings.limits.ip_max_failures as usize;
+
+    let mut statuses = Vec::new();
+    for i in 0..allowed + 3 {
+        let response = app
+            .client
+            .post(app.url("/v1/login"))
+            .header("x-forwarded-for", format!("2001:db8:1:2:{i:x}::{i:x}"))
+            .json(&json!({"username": format!("user{i}"), "password": "wrong password"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+
+    assert!(
+        statuses[..allowed].iter().all(|s| *s == 401),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[allowed..].iter().all(|s| *s == 429),
+        "{statuses:?}"
+    );
+    // Another /64 is another subscriber.
+    let other = app
+        .client
+        .post(app.url("/v1/login"))
+        .header("x-forwarded-for", "2001:db8:1:3::1")
+        .json(&json!({"username": "someone", "password": "wrong password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 401);
+}
+
+#[tokio::test]
+async fn a_huge_typed_name_is_counted_under_a_short_key_that_expires() {
+    let app = spawn_app().await;
+    let huge = "N".repeat(60_000);
+
+    let response = app.login(&huge, "wrong password").await;
+
+    assert_eq!(response.status(), 401);
+    let key = nod::flows::limits::keys::password_user(&huge);
+    assert!(key.len() < 100, "{key}");
+    let counter = app.state.store.limit_state(&key).await.unwrap();
+    assert_eq!(counter.map(|c| c.failures), Some(1));
+    // Housekeeping leaves it while its window runs, and forgets it after.
+    assert_eq!(
+        nod::flows::limits::forget_expired(&app.state)
+            .await
+            .unwrap(),
+        0
+    );
+    app.clock.advance(Duration::from_secs(2 * 3600));
+    let forgotten = nod::flows::limits::forget_expired(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 2, "the name's counter and the address's");
+    assert_eq!(app.state.store.limit_state(&key).await.unwrap(), None);
+}

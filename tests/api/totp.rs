@@ -149,3 +149,27 @@ async fn malformed_codes_are_refused_without_counting() {
     let unknown = app.send_totp("no-such-login", "123456").await;
     assert_eq!(error_code(unknown).await, "invalid_grant");
 }
+
+#[tokio::test]
+async fn thirty_parallel_wrong_codes_get_exactly_the_limit_compared() {
+    let app = spawn_app().await;
+    user_with_authenticator(&app, "alice").await;
+    let pending = app.start_login("alice").await;
+    let limit = app.state.settings.limits.totp_max_failures as usize;
+
+    let guesses = (0..30).map(|i| {
+        let code = format!("{:06}", 100_000 + i);
+        let auth_req_id = pending.auth_req_id.clone();
+        let app = &app;
+        async move { app.send_totp(&auth_req_id, &code).await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+
+    let count = |code: u16| statuses.iter().filter(|s| **s == code).count();
+    // (a guess that happened to be right would be a 200: one in 10^5 per code, never here)
+    assert_eq!(
+        (count(400), count(429)),
+        (limit, 30 - limit),
+        "{statuses:?}"
+    );
+}

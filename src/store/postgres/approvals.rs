@@ -1,21 +1,8 @@
 //! Approvals and their one-time companions on PostgreSQL: the pending-approval limit,
-//! decisions, TOTP steps, pairing codes, attempt limits, polls and approval links.
-
-use std::borrow::Cow;
+//! decisions, TOTP steps, pairing codes, polls and approval links.
 
 use super::{PostgresStore, classify, unstorable};
-use crate::store::{Approval, ApprovalLink, ApprovalSlot, LimitCounter, StoreResult};
-
-/// A limit key as stored: keys embed request text (`pwd-user:<name as typed>`), which may hold
-/// a NUL. Counting must go on for such a key (it is a guess like any other), so NUL becomes
-/// U+FFFD; two such keys differing only there share a counter, which only limits more.
-fn limit_key(key: &str) -> Cow<'_, str> {
-    if unstorable(key) {
-        Cow::Owned(key.replace('\0', "\u{FFFD}"))
-    } else {
-        Cow::Borrowed(key)
-    }
-}
+use crate::store::{Approval, ApprovalLink, ApprovalSlot, StoreResult};
 
 impl PostgresStore {
     pub(super) async fn create_approval_impl(
@@ -158,67 +145,6 @@ impl PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)
-    }
-
-    pub(super) async fn limit_state_impl(&self, key: &str) -> StoreResult<Option<LimitCounter>> {
-        let counter: Option<LimitCounter> =
-            sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
-                .bind(limit_key(key))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(classify)?;
-        Ok(counter.map(|c| LimitCounter {
-            key: key.to_owned(),
-            ..c
-        }))
-    }
-
-    pub(super) async fn limit_failure_impl(
-        &self,
-        key: &str,
-        now: i64,
-        window_ms: i64,
-        block: &(dyn Fn(i64) -> Option<i64> + Sync),
-    ) -> StoreResult<LimitCounter> {
-        let stored_key = limit_key(key);
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        // The upsert is atomic and keeps the row locked until commit, so concurrent failures
-        // (on any instance) count one after another and each sees its own total.
-        let mut counter: LimitCounter = sqlx::query_as(
-            "INSERT INTO limit_counters AS c (key, failures, window_start, blocked_until) \
-             VALUES ($1, 1, $2, NULL) \
-             ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN c.window_start <= $2 - $3 THEN 1 ELSE c.failures + 1 END, \
-               window_start = CASE WHEN c.window_start <= $2 - $3 THEN $2 ELSE c.window_start END \
-             RETURNING *",
-        )
-        .bind(&*stored_key)
-        .bind(now)
-        .bind(window_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(classify)?;
-        counter.key = key.to_owned();
-        if let Some(until) = block(counter.failures) {
-            sqlx::query("UPDATE limit_counters SET blocked_until = $1 WHERE key = $2")
-                .bind(until)
-                .bind(&*stored_key)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-            counter.blocked_until = Some(until);
-        }
-        tx.commit().await.map_err(classify)?;
-        Ok(counter)
-    }
-
-    pub(super) async fn limit_reset_impl(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM limit_counters WHERE key = $1")
-            .bind(limit_key(key))
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
-        Ok(())
     }
 
     pub(super) async fn record_poll_impl(

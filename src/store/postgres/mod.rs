@@ -15,14 +15,15 @@ mod approvals;
 mod audit;
 mod changes;
 mod classify;
+mod limits;
 mod sessions;
 
 pub(crate) use classify::classify;
 
 use super::{
     Approval, ApprovalLink, ApprovalSlot, AuditCursor, AuditEvent, AuditFilter, ChangeStream,
-    Device, LimitCounter, RefreshOutcome, RefreshToken, ResourceServer, Session, SessionSummary,
-    Store, StoreResult, User, redact_url,
+    Device, LimitAttempt, LimitCounter, LimitRule, RefreshOutcome, RefreshToken, ResourceServer,
+    Session, SessionSummary, Store, StoreResult, User, redact_url,
 };
 use crate::config::DatabaseSettings;
 
@@ -314,6 +315,28 @@ impl Store for PostgresStore {
 
     async fn limit_reset(&self, key: &str) -> StoreResult<()> {
         self.limit_reset_impl(key).await
+    }
+
+    async fn limit_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        rule: &LimitRule,
+    ) -> StoreResult<LimitAttempt> {
+        self.limit_attempt_impl(key, now, rule).await
+    }
+
+    async fn limit_refund(
+        &self,
+        key: &str,
+        max_failures: i64,
+        set_block: Option<i64>,
+    ) -> StoreResult<()> {
+        self.limit_refund_impl(key, max_failures, set_block).await
+    }
+
+    async fn prune_limits(&self, window_started_by: i64, now: i64, batch: u32) -> StoreResult<u64> {
+        self.prune_limits_impl(window_started_by, now, batch).await
     }
 
     async fn record_poll(&self, id: &str, now: i64, min_gap_ms: i64) -> StoreResult<bool> {

@@ -11,12 +11,13 @@ use sqlx::sqlite::{
 };
 
 mod audit;
+mod limits;
 mod sessions;
 
 use super::{
     Approval, ApprovalLink, ApprovalSlot, AuditCursor, AuditEvent, AuditFilter, Device,
-    LimitCounter, RefreshOutcome, RefreshToken, ResourceServer, Session, SessionSummary, Store,
-    StoreError, StoreResult, User,
+    LimitAttempt, LimitCounter, LimitRule, RefreshOutcome, RefreshToken, ResourceServer, Session,
+    SessionSummary, Store, StoreError, StoreResult, User,
 };
 use crate::config::DatabaseSettings;
 
@@ -366,11 +367,7 @@ impl Store for SqliteStore {
     }
 
     async fn limit_state(&self, key: &str) -> StoreResult<Option<LimitCounter>> {
-        sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(classify)
+        self.limit_state_impl(key).await
     }
 
     async fn limit_failure(
@@ -380,47 +377,33 @@ impl Store for SqliteStore {
         window_ms: i64,
         block: &(dyn Fn(i64) -> Option<i64> + Sync),
     ) -> StoreResult<LimitCounter> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        // Write first so concurrent failures serialise on SQLite's writer lock.
-        sqlx::query(
-            "INSERT INTO limit_counters (key, failures, window_start, blocked_until) \
-             VALUES ($1, 1, $2, NULL) \
-             ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN window_start <= $2 - $3 THEN 1 ELSE failures + 1 END, \
-               window_start = CASE WHEN window_start <= $2 - $3 THEN $2 ELSE window_start END",
-        )
-        .bind(key)
-        .bind(now)
-        .bind(window_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-        let mut counter: LimitCounter =
-            sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
-                .bind(key)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(classify)?;
-        if let Some(until) = block(counter.failures) {
-            sqlx::query("UPDATE limit_counters SET blocked_until = $1 WHERE key = $2")
-                .bind(until)
-                .bind(key)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-            counter.blocked_until = Some(until);
-        }
-        tx.commit().await.map_err(classify)?;
-        Ok(counter)
+        self.limit_failure_impl(key, now, window_ms, block).await
     }
 
     async fn limit_reset(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM limit_counters WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.limit_reset_impl(key).await
+    }
+
+    async fn limit_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        rule: &LimitRule,
+    ) -> StoreResult<LimitAttempt> {
+        self.limit_attempt_impl(key, now, rule).await
+    }
+
+    async fn limit_refund(
+        &self,
+        key: &str,
+        max_failures: i64,
+        set_block: Option<i64>,
+    ) -> StoreResult<()> {
+        self.limit_refund_impl(key, max_failures, set_block).await
+    }
+
+    async fn prune_limits(&self, window_started_by: i64, now: i64, batch: u32) -> StoreResult<u64> {
+        self.prune_limits_impl(window_started_by, now, batch).await
     }
 
     async fn record_poll(&self, id: &str, now: i64, min_gap_ms: i64) -> StoreResult<bool> {

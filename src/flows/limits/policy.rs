@@ -1,13 +1,10 @@
-//! Attempt limits: one place for the counters that stop guessing. A counter lives in the store
-//! under a key (e.g. `totp:<user id>`), so it holds across logins, restarts and instances; after
-//! `max_failures` failures in a window, attempts are refused for a block that doubles with each
-//! further failure, up to a ceiling.
+//! How each kind of attempt is limited, from `[limits]`.
 
 use std::time::Duration;
 
 use crate::clock::duration_ms;
-use crate::error::{Error, Result};
 use crate::state::AppState;
+use crate::store::LimitRule;
 
 /// How one kind of attempt is limited.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +29,17 @@ impl Policy {
         let factor = 1u32 << over.min(20);
         Some(self.block.saturating_mul(factor).min(self.max_block))
     }
+
+    /// The same rule in the store's terms, for counting in one statement. The first block is
+    /// kept small enough that doubling it 20 times cannot overflow.
+    pub fn rule(&self) -> LimitRule {
+        LimitRule {
+            window_ms: duration_ms(self.window),
+            max_failures: i64::from(self.max_failures),
+            block_ms: duration_ms(self.block).min(i64::MAX >> 21),
+            max_block_ms: duration_ms(self.max_block),
+        }
+    }
 }
 
 /// Wrong passwords per (normalised) username.
@@ -50,6 +58,28 @@ pub fn password_per_ip(state: &AppState) -> Policy {
     let l = &state.settings.limits;
     Policy {
         max_failures: l.ip_max_failures,
+        window: l.password_window.0,
+        block: l.password_block.0,
+        max_block: l.max_block.0,
+    }
+}
+
+/// Wrong codes from the authenticator app per user (across logins).
+pub fn totp(state: &AppState) -> Policy {
+    let l = &state.settings.limits;
+    Policy {
+        max_failures: l.totp_max_failures,
+        window: l.totp_window.0,
+        block: l.totp_block.0,
+        max_block: l.max_block.0,
+    }
+}
+
+/// Wrong pairing codes per client address (the user is not known before the code is).
+pub fn enroll_per_ip(state: &AppState) -> Policy {
+    let l = &state.settings.limits;
+    Policy {
+        max_failures: l.enroll_max_failures,
         window: l.password_window.0,
         block: l.password_block.0,
         max_block: l.max_block.0,
@@ -78,40 +108,21 @@ pub fn fraud(state: &AppState) -> Policy {
     }
 }
 
-/// Refuses with `429` + `Retry-After` while `key` is blocked.
-pub async fn ensure_open(state: &AppState, key: &str) -> Result<()> {
-    let now = state.clock.now_ms();
-    match state.store.limit_state(key).await? {
-        Some(counter) => match counter.blocked_until {
-            Some(until) if until > now => Err(Error::RateLimited {
-                retry_after_secs: u64::try_from(until - now)
-                    .unwrap_or(0)
-                    .div_ceil(1000)
-                    .max(1),
-            }),
-            _ => Ok(()),
-        },
-        None => Ok(()),
-    }
-}
-
-/// Counts a failure under `key`; past the policy's allowance, blocks further attempts.
-pub async fn failed(state: &AppState, key: &str, policy: &Policy) -> Result<()> {
-    let now = state.clock.now_ms();
-    let block = |failures: i64| policy.block_after(failures).map(|d| now + duration_ms(d));
-    let counter = state
-        .store
-        .limit_failure(key, now, duration_ms(policy.window), &block)
-        .await?;
-    if counter.blocked_until.is_some_and(|until| until > now) {
-        tracing::warn!(%key, failures = counter.failures, "attempt limit reached: blocked");
-    }
-    Ok(())
-}
-
-/// Forgets the failures under `key` after a success.
-pub async fn succeeded(state: &AppState, key: &str) -> Result<()> {
-    Ok(state.store.limit_reset(key).await?)
+/// The longest window of any policy: a counter whose window began longer ago than this (and
+/// whose block is over) has nothing left to remember.
+pub fn longest_window(state: &AppState) -> Duration {
+    [
+        password_per_user(state),
+        password_per_ip(state),
+        totp(state),
+        enroll_per_ip(state),
+        denials(state),
+        fraud(state),
+    ]
+    .iter()
+    .map(|p| p.window)
+    .max()
+    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -131,5 +142,15 @@ mod tests {
         assert_eq!(p.block_after(6), Some(Duration::from_secs(120)));
         assert_eq!(p.block_after(9), Some(Duration::from_secs(600)));
         assert_eq!(p.block_after(1000), Some(Duration::from_secs(600)));
+        let rule = p.rule();
+        assert_eq!(
+            (
+                rule.window_ms,
+                rule.max_failures,
+                rule.block_ms,
+                rule.max_block_ms
+            ),
+            (900_000, 5, 60_000, 600_000)
+        );
     }
 }

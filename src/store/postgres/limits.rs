@@ -1,0 +1,175 @@
+//! Attempt limits on PostgreSQL. Writers run concurrently at READ COMMITTED; an
+//! `INSERT … ON CONFLICT DO UPDATE` locks the row it updates, and a second one waits and then
+//! works on the row as the first left it, so a single upsert counts and decides atomically
+//! across every instance.
+
+use std::borrow::Cow;
+
+use super::{PostgresStore, classify, unstorable};
+use crate::store::{LimitAttempt, LimitCounter, LimitRule, StoreResult};
+
+/// A limit key as stored: keys embed request text (an address, a user id), which may hold a
+/// NUL. Counting must go on for such a key (it is a guess like any other), so NUL becomes
+/// U+FFFD; two such keys differing only there share a counter, which only limits more.
+fn limit_key(key: &str) -> Cow<'_, str> {
+    if unstorable(key) {
+        Cow::Owned(key.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(key)
+    }
+}
+
+impl PostgresStore {
+    pub(super) async fn limit_state_impl(&self, key: &str) -> StoreResult<Option<LimitCounter>> {
+        let counter: Option<LimitCounter> =
+            sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
+                .bind(limit_key(key))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)?;
+        Ok(counter.map(|c| LimitCounter {
+            key: key.to_owned(),
+            ..c
+        }))
+    }
+
+    pub(super) async fn limit_failure_impl(
+        &self,
+        key: &str,
+        now: i64,
+        window_ms: i64,
+        block: &(dyn Fn(i64) -> Option<i64> + Sync),
+    ) -> StoreResult<LimitCounter> {
+        let stored_key = limit_key(key);
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        // The upsert is atomic and keeps the row locked until commit, so concurrent failures
+        // (on any instance) count one after another and each sees its own total.
+        let mut counter: LimitCounter = sqlx::query_as(
+            "INSERT INTO limit_counters AS c (key, failures, window_start, blocked_until) \
+             VALUES ($1, 1, $2, NULL) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN c.window_start <= $2 - $3 THEN 1 ELSE c.failures + 1 END, \
+               window_start = CASE WHEN c.window_start <= $2 - $3 THEN $2 ELSE c.window_start END \
+             RETURNING *",
+        )
+        .bind(&*stored_key)
+        .bind(now)
+        .bind(window_ms)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
+        counter.key = key.to_owned();
+        if let Some(until) = block(counter.failures) {
+            sqlx::query("UPDATE limit_counters SET blocked_until = $1 WHERE key = $2")
+                .bind(until)
+                .bind(&*stored_key)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            counter.blocked_until = Some(until);
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(counter)
+    }
+
+    pub(super) async fn limit_reset_impl(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM limit_counters WHERE key = $1")
+            .bind(limit_key(key))
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn limit_attempt_impl(
+        &self,
+        key: &str,
+        now: i64,
+        rule: &LimitRule,
+    ) -> StoreResult<LimitAttempt> {
+        // One upsert decides and counts: its WHERE leaves a blocked row alone (no row comes
+        // back), else the row is counted and, from the limit on, blocked for later attempts.
+        let counted: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "INSERT INTO limit_counters AS c (key, failures, window_start, blocked_until) \
+             VALUES ($1, 1, $2, CASE WHEN $4 <= 1 THEN $2 + LEAST($5, $6) END) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN c.window_start <= $2 - $3 THEN 1 ELSE c.failures + 1 END, \
+               window_start = CASE WHEN c.window_start <= $2 - $3 THEN $2 ELSE c.window_start END, \
+               blocked_until = CASE \
+                 WHEN (CASE WHEN c.window_start <= $2 - $3 THEN 1 ELSE c.failures + 1 END) >= $4 \
+                 THEN $2 + LEAST($5 * (CAST(1 AS BIGINT) << CAST(LEAST( \
+                   (CASE WHEN c.window_start <= $2 - $3 THEN 1 ELSE c.failures + 1 END) - $4, \
+                   20) AS INTEGER)), $6) \
+                 ELSE c.blocked_until END \
+             WHERE c.blocked_until IS NULL OR c.blocked_until <= $2 \
+             RETURNING failures, blocked_until",
+        )
+        .bind(limit_key(key))
+        .bind(now)
+        .bind(rule.window_ms)
+        .bind(rule.max_failures)
+        .bind(rule.block_ms)
+        .bind(rule.max_block_ms)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        match counted {
+            Some((failures, blocked_until)) => Ok(LimitAttempt::Counted {
+                failures,
+                blocked_until: blocked_until.filter(|_| failures >= rule.max_failures),
+            }),
+            None => {
+                let until = self
+                    .limit_state_impl(key)
+                    .await?
+                    .and_then(|c| c.blocked_until)
+                    .unwrap_or(now);
+                Ok(LimitAttempt::Blocked { until })
+            }
+        }
+    }
+
+    pub(super) async fn limit_refund_impl(
+        &self,
+        key: &str,
+        max_failures: i64,
+        set_block: Option<i64>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE limit_counters SET failures = GREATEST(failures - 1, 0), \
+               blocked_until = CASE WHEN failures - 1 < $2 OR blocked_until = $3 THEN NULL \
+                 ELSE blocked_until END \
+             WHERE key = $1",
+        )
+        .bind(limit_key(key))
+        .bind(max_failures)
+        .bind(set_block)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn prune_limits_impl(
+        &self,
+        window_started_by: i64,
+        now: i64,
+        batch: u32,
+    ) -> StoreResult<u64> {
+        // The conditions stand in the outer WHERE too: a counter an attempt renewed while this
+        // waited for its lock is re-checked there, and kept.
+        let done = sqlx::query(
+            "DELETE FROM limit_counters WHERE key IN \
+               (SELECT key FROM limit_counters WHERE window_start <= $1 \
+                  AND (blocked_until IS NULL OR blocked_until <= $2) LIMIT $3) \
+             AND window_start <= $1 AND (blocked_until IS NULL OR blocked_until <= $2)",
+        )
+        .bind(window_started_by)
+        .bind(now)
+        .bind(i64::from(batch))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected())
+    }
+}
