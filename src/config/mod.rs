@@ -6,6 +6,7 @@
 //! Layout: this file loads and checks; `sections` holds one struct per `[section]`; `values` the
 //! value types (durations, URLs, secrets) that parse themselves.
 
+mod env;
 mod sections;
 mod values;
 
@@ -13,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
 use serde::Deserialize;
 
 pub use sections::*;
@@ -60,8 +61,8 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(path));
         }
-        // NOD_CONFIG is clap's (the --config flag), not a setting.
-        figment = figment.merge(Env::prefixed("NOD_").ignore(&["config"]).split("__"));
+        // NOD_CONFIG is clap's (the --config flag), not a setting; text settings stay text.
+        figment = figment.merge(env::EnvText::new(DEFAULT_TOML));
         Self::from_figment(figment)
     }
 

@@ -222,3 +222,40 @@ fn enroll_link_prints_a_single_use_pairing_link() {
     );
     assert!(!unknown.status.success());
 }
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    json_of(&nod(
+        dir.path(),
+        &["user", "add", "alice", "--password-stdin", "--json"],
+        Some("correct horse battery staple\n"),
+    ));
+    for args in [
+        &["user", "list", "--json"][..],
+        &["user", "list"][..],
+        &["keys", "list"][..],
+    ] {
+        // `nod … | head -c 0`, without the race: the reader is gone before nod writes.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = Command::new(env!("CARGO_BIN_EXE_nod"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("NOD_CONFIG")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            output.status.success(),
+            "{args:?}: {:?} {stderr}",
+            output.status
+        );
+        assert!(stderr.trim().is_empty(), "{args:?} printed: {stderr}");
+    }
+}
