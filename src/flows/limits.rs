@@ -104,7 +104,10 @@ pub async fn failed(state: &AppState, key: &str, policy: &Policy) -> Result<()> 
         .limit_failure(key, now, duration_ms(policy.window), &block)
         .await?;
     if counter.blocked_until.is_some_and(|until| until > now) {
-        tracing::warn!(%key, failures = counter.failures, "attempt limit reached: blocked");
+        // The kind of limit only: a key may hold what was typed as a username, and people
+        // type their password there.
+        let kind = key.split(':').next().unwrap_or("limit");
+        tracing::warn!(%kind, failures = counter.failures, "attempt limit reached: blocked");
     }
     Ok(())
 }
