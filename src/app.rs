@@ -25,6 +25,8 @@ pub struct Application {
     changes: Option<Box<dyn ChangeStream>>,
     /// Present when `server.tls` is configured: serve HTTPS.
     tls: Option<RustlsConfig>,
+    /// `/metrics` on a listener of its own (`server.metrics.bind`).
+    metrics: Option<TcpListener>,
 }
 
 impl Application {
@@ -39,6 +41,14 @@ impl Application {
                 RustlsConfig::from_pem_file(cert, key)
                     .await
                     .with_context(|| format!("server.tls: cannot load {cert} and {key}"))?,
+            ),
+            None => None,
+        };
+        let metrics = match settings.server.metrics.bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("server.metrics.bind: cannot listen on {addr}"))?,
             ),
             None => None,
         };
@@ -58,12 +68,18 @@ impl Application {
             state,
             changes,
             tls,
+            metrics,
         })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address of the `/metrics` listener, when it has its own (`server.metrics.bind`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// Whether it serves HTTPS itself.
@@ -86,6 +102,14 @@ impl Application {
         let mut background = spawn_background(&state);
         if let Some(changes) = self.changes {
             background.spawn(crate::cluster::follow(state.clone(), changes));
+        }
+        if let Some(listener) = self.metrics {
+            let metrics = crate::api::metrics_router(state.clone());
+            background.spawn(async move {
+                if let Err(e) = axum::serve(listener, metrics).await {
+                    tracing::error!(error = %e, "the /metrics listener failed");
+                }
+            });
         }
         let router = crate::api::router(state.clone());
         // Tell long-lived responses (feed streams) first: graceful shutdown waits for them.

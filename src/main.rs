@@ -23,6 +23,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(nod::cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // `nod user list | head`: the reader has all it wanted; end quietly, as Unix tools do.
+        Err(e) if nod::cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("nod: {e:#}");
             ExitCode::FAILURE

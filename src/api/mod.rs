@@ -37,11 +37,15 @@ use crate::state::AppState;
 /// The whole HTTP surface of nod.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    let (router, document) = documented_routes(settings.notify.test_endpoint).split_for_parts();
+    let surface = Surface {
+        test_endpoint: settings.notify.test_endpoint,
+        metrics: settings.server.metrics.bind.is_none(),
+    };
+    let (router, document) = documented_routes(surface).split_for_parts();
     // Rendering cannot fail for a document of plain strings and maps; an empty body would show
     // up in the tests at once.
     let json = document.to_json().unwrap_or_default();
-    router
+    let app = router
         .layer(Extension(openapi::Document(json.into())))
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
@@ -60,12 +64,50 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static(request_id::HEADER),
             request_id::Counter::new(),
         ))
+        .with_state(state);
+    if settings.server.tls.files().is_some() {
+        app.layer(axum::middleware::from_fn(hsts))
+    } else {
+        app
+    }
+}
+
+/// Which optional routes the main listener serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Surface {
+    /// `GET /v1/test/notifications` (`notify.test_endpoint`).
+    pub test_endpoint: bool,
+    /// `/metrics`, unless it has a listener of its own (`server.metrics.bind`).
+    pub metrics: bool,
+}
+
+/// `/metrics` alone, for its own listener (`server.metrics.bind`).
+pub fn metrics_router(state: AppState) -> Router {
+    let (router, _) = OpenApiRouter::new()
+        .merge(observe::router())
+        .split_for_parts();
+    router
+        .fallback(|| async { Error::NotFound })
         .with_state(state)
 }
 
-/// Every route of the API with its OpenAPI operation, from one registration. The test-only
-/// endpoint is included only when it is mounted.
-pub fn documented_routes(test_endpoint: bool) -> OpenApiRouter<AppState> {
+/// Adds `Strict-Transport-Security` (mounted only when nod itself serves HTTPS): browsers then
+/// never try plain HTTP for this host. Behind a TLS-terminating proxy, the proxy sets it.
+async fn hsts(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000"),
+    );
+    response
+}
+
+/// Every route of the API with its OpenAPI operation, from one registration. The optional
+/// routes are included only when they are mounted.
+pub fn documented_routes(surface: Surface) -> OpenApiRouter<AppState> {
     let mut router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(login::router())
         .merge(token::router())
@@ -79,10 +121,12 @@ pub fn documented_routes(test_endpoint: bool) -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(wellknown::router())
         .merge(health::router())
-        .merge(observe::router())
         .merge(crate::web::router())
         .routes(routes!(openapi::openapi_json));
-    if test_endpoint {
+    if surface.metrics {
+        router = router.merge(observe::router());
+    }
+    if surface.test_endpoint {
         router = router.merge(testing::router());
     }
     router
@@ -90,7 +134,11 @@ pub fn documented_routes(test_endpoint: bool) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of the API as configured (with the test endpoint or without).
 pub fn openapi_document(test_endpoint: bool) -> utoipa::openapi::OpenApi {
-    documented_routes(test_endpoint).into_openapi()
+    documented_routes(Surface {
+        test_endpoint,
+        metrics: true,
+    })
+    .into_openapi()
 }
 
 /// The span of one request: method and route pattern only. The raw URI is never logged, since

@@ -5,6 +5,7 @@
 //! `--follow` polls the store once a second for events above the last one printed: the CLI is
 //! another process and cannot see the server's live broadcast.
 
+use super::output::say;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -77,7 +78,7 @@ fn print_events(events: &[AuditEvent], json: bool) -> anyhow::Result<()> {
         if json {
             output::json(&EventView::from(event))?;
         } else {
-            println!("{}", line(event));
+            say!("{}", line(event))?;
         }
     }
     Ok(())

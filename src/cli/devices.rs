@@ -1,5 +1,6 @@
 //! `nod device add|list|revoke`.
 
+use super::output::say;
 use clap::Subcommand;
 use serde::Serialize;
 
@@ -60,9 +61,9 @@ pub async fn run(state: &AppState, cmd: DeviceCommand, json: bool) -> anyhow::Re
             if json {
                 return output::json(&device);
             }
-            println!("paired device {} with {user}", device.device_id);
-            println!("device secret (shown once): {}", device.device_secret);
-            println!("authenticator URI: {}", device.totp_uri);
+            say!("paired device {} with {user}", device.device_id)?;
+            say!("device secret (shown once): {}", device.device_secret)?;
+            say!("authenticator URI: {}", device.totp_uri)?;
             Ok(())
         }
         DeviceCommand::List { username } => {
@@ -97,10 +98,13 @@ pub async fn run(state: &AppState, cmd: DeviceCommand, json: bool) -> anyhow::Re
             }
             for r in rows {
                 let flag = if r.revoked { " (revoked)" } else { "" };
-                println!(
+                say!(
                     "{} {:<20} user {} channels {}{flag}",
-                    r.id, r.name, r.user_id, r.channels
-                );
+                    r.id,
+                    r.name,
+                    r.user_id,
+                    r.channels
+                )?;
             }
             Ok(())
         }
@@ -108,7 +112,7 @@ pub async fn run(state: &AppState, cmd: DeviceCommand, json: bool) -> anyhow::Re
             provision::revoke_device(state, device_id.trim())
                 .await
                 .map_err(|_| anyhow::anyhow!("no active device `{device_id}`"))?;
-            output::done(json, &format!("revoked device {device_id}"));
+            output::done(json, &format!("revoked device {device_id}"))?;
             Ok(())
         }
     }

@@ -1,6 +1,7 @@
 //! `nod enroll-link USER`: a single-use pairing link (valid 24 h) to open on the user's phone.
 
 use super::output;
+use super::output::say;
 use crate::domain::Username;
 use crate::flows::enroll::create_link;
 use crate::state::AppState;
@@ -14,10 +15,10 @@ pub async fn run(state: &AppState, username: &str, json: bool) -> anyhow::Result
     if json {
         return output::json(&link);
     }
-    println!(
+    say!(
         "pairing link for {name} (single use, valid until {}):",
         output::time(link.expires_at)
-    );
-    println!("{}", link.url);
+    )?;
+    say!("{}", link.url)?;
     Ok(())
 }

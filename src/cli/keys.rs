@@ -1,5 +1,6 @@
 //! `nod keys list` and `nod keys rotate`.
 
+use super::output::say;
 use clap::Subcommand;
 use serde::Serialize;
 
@@ -65,12 +66,14 @@ pub fn run(state: &AppState, cmd: KeysCommand, json: bool) -> anyhow::Result<()>
             if json {
                 return output::json(&out);
             }
-            println!(
+            say!(
                 "{}  {}  created {} (signing)",
-                out.kid, out.alg, out.created_at
-            );
+                out.kid,
+                out.alg,
+                out.created_at
+            )?;
             for file in out.retired {
-                println!("retired {file}");
+                say!("retired {file}")?;
             }
             Ok(())
         }
@@ -90,10 +93,13 @@ fn list(state: &AppState, json: bool) -> anyhow::Result<()> {
     }
     for r in rows {
         let mark = if r.current { " (signing)" } else { "" };
-        println!(
+        say!(
             "{}  {}  created {}  {}{mark}",
-            r.kid, r.alg, r.created_at, r.file
-        );
+            r.kid,
+            r.alg,
+            r.created_at,
+            r.file
+        )?;
     }
     Ok(())
 }

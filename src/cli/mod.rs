@@ -10,6 +10,8 @@ mod resource_servers;
 mod serve;
 mod users;
 
+pub use output::is_broken_pipe;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -69,7 +71,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve::run(settings).await,
         Command::Migrate => {
             crate::store::open(&settings.database).await?;
-            output::done(cli.json, "database is up to date");
+            output::done(cli.json, "database is up to date")?;
             Ok(())
         }
         Command::User(cmd) => users::run(&state(settings).await?, cmd, cli.json).await,

@@ -2,6 +2,7 @@
 //! generated secret once; only its digest is stored. A running server picks changes up within
 //! seconds.
 
+use super::output::say;
 use clap::Subcommand;
 use serde::Serialize;
 
@@ -60,10 +61,10 @@ pub async fn run(state: &AppState, cmd: ResourceServerCommand, json: bool) -> an
             if json {
                 return output::json(&Created { name, secret });
             }
-            println!("added resource server {name}");
-            println!(
+            say!("added resource server {name}")?;
+            say!(
                 "secret (shown once; use HTTP Basic {name}:<secret> on /v1/introspect): {secret}"
-            );
+            )?;
             Ok(())
         }
         ResourceServerCommand::List => {
@@ -88,7 +89,7 @@ pub async fn run(state: &AppState, cmd: ResourceServerCommand, json: bool) -> an
                 return output::json(&rows);
             }
             for r in rows {
-                println!("{:<32} {:<9} {}", r.name, r.source, r.created_at);
+                say!("{:<32} {:<9} {}", r.name, r.source, r.created_at)?;
             }
             Ok(())
         }
@@ -96,7 +97,7 @@ pub async fn run(state: &AppState, cmd: ResourceServerCommand, json: bool) -> an
             if !state.store.delete_resource_server(name.trim()).await? {
                 anyhow::bail!("no resource server `{name}` in the database");
             }
-            output::done(json, &format!("removed resource server {name}"));
+            output::done(json, &format!("removed resource server {name}"))?;
             Ok(())
         }
     }

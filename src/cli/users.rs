@@ -1,6 +1,7 @@
 //! `nod user add|list|disable|enable|passwd`. Passwords come from a prompt or
 //! `--password-stdin`, never from argv (where `ps` and shell history would see them).
 
+use super::output::say;
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
@@ -59,7 +60,7 @@ pub async fn run(state: &AppState, cmd: UserCommand, json: bool) -> anyhow::Resu
             if json {
                 output::json(&serde_json::json!({ "id": user.id, "username": user.username }))
             } else {
-                println!("added user {} ({})", user.username, user.id);
+                say!("added user {} ({})", user.username, user.id)?;
                 Ok(())
             }
         }
@@ -81,10 +82,12 @@ pub async fn run(state: &AppState, cmd: UserCommand, json: bool) -> anyhow::Resu
             }
             for r in rows {
                 let flag = if r.disabled { " (disabled)" } else { "" };
-                println!(
+                say!(
                     "{:<24} {}  created {}{flag}",
-                    r.username, r.id, r.created_at
-                );
+                    r.username,
+                    r.id,
+                    r.created_at
+                )?;
             }
             Ok(())
         }
@@ -92,14 +95,14 @@ pub async fn run(state: &AppState, cmd: UserCommand, json: bool) -> anyhow::Resu
             provision::set_disabled(state, &parse_name(&username)?, true)
                 .await
                 .with_context(|| format!("no user `{username}`"))?;
-            output::done(json, &format!("disabled {username}"));
+            output::done(json, &format!("disabled {username}"))?;
             Ok(())
         }
         UserCommand::Enable { username } => {
             provision::set_disabled(state, &parse_name(&username)?, false)
                 .await
                 .with_context(|| format!("no user `{username}`"))?;
-            output::done(json, &format!("enabled {username}"));
+            output::done(json, &format!("enabled {username}"))?;
             Ok(())
         }
         UserCommand::Passwd {
@@ -111,7 +114,7 @@ pub async fn run(state: &AppState, cmd: UserCommand, json: bool) -> anyhow::Resu
             provision::set_password(state, &name, password)
                 .await
                 .with_context(|| format!("no user `{username}`"))?;
-            output::done(json, &format!("password of {username} changed"));
+            output::done(json, &format!("password of {username} changed"))?;
             Ok(())
         }
     }

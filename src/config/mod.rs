@@ -7,6 +7,7 @@
 //! value types (durations, URLs, secrets) that parse themselves; `proxies` the trusted proxy
 //! addresses and ranges.
 
+mod env;
 mod proxies;
 mod sections;
 mod values;
@@ -15,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
 use serde::Deserialize;
 
 pub use proxies::*;
@@ -63,8 +64,8 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(path));
         }
-        // NOD_CONFIG is clap's (the --config flag), not a setting.
-        figment = figment.merge(Env::prefixed("NOD_").ignore(&["config"]).split("__"));
+        // NOD_CONFIG is clap's (the --config flag), not a setting; text settings stay text.
+        figment = figment.merge(env::EnvText::new(DEFAULT_TOML));
         Self::from_figment(figment)
     }
 

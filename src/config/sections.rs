@@ -28,6 +28,33 @@ pub struct ServerSettings {
     pub shutdown_timeout: Ttl,
     /// Serve HTTPS directly (both set) or plain HTTP behind a TLS-terminating proxy (both empty).
     pub tls: TlsSettings,
+    /// Where `/metrics` is served and who may read it.
+    pub metrics: MetricsSettings,
+}
+
+/// `[server.metrics]`: `/metrics` need not face the internet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A listener of its own for `/metrics` (then absent from the main one); `None`: served
+    /// beside the API.
+    #[serde(deserialize_with = "optional_address")]
+    pub bind: Option<SocketAddr>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub token: Secret,
+}
+
+/// `""` for none, else a socket address.
+fn optional_address<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    text.trim().parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!("`{text}` is not an address like 127.0.0.1:9100"))
+    })
 }
 
 /// `[server.tls]`: PEM files for serving HTTPS with rustls (TLS 1.2 and 1.3, forward-secret

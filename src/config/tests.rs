@@ -240,3 +240,34 @@ fn trusted_proxies_take_addresses_and_ranges_and_a_bad_one_names_its_key() {
         Ok(())
     });
 }
+
+#[test]
+fn text_settings_take_their_environment_value_as_text() {
+    Jail::expect_with(|jail| {
+        jail.set_env("NOD_NOTIFY__TWILIO__ENABLED", "true");
+        jail.set_env("NOD_NOTIFY__TWILIO__ACCOUNT_SID", "12345");
+        jail.set_env("NOD_NOTIFY__TWILIO__AUTH_TOKEN", "0042");
+        jail.set_env("NOD_NOTIFY__TWILIO__FROM", "+15550001111");
+        jail.set_env("NOD_NOTIFY__WEBHOOK__ENABLED", "true");
+        jail.set_env("NOD_NOTIFY__WEBHOOK__SECRET", "0123456789");
+        jail.set_env("NOD_TOKENS__AUDIENCE", "true");
+        // Numbers and durations written as bare numbers still read as such.
+        jail.set_env("NOD_APPROVALS__MAX_PENDING", "3");
+        jail.set_env("NOD_TOKENS__ACCESS_TTL", "600");
+        let s = Settings::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(s.notify.twilio.from, "+15550001111");
+        assert_eq!(s.notify.twilio.account_sid, "12345");
+        assert_eq!(s.notify.twilio.auth_token.expose(), "0042");
+        assert_eq!(s.notify.webhook.secret.expose(), "0123456789");
+        assert_eq!(s.tokens.audience, "true");
+        assert_eq!(s.approvals.max_pending, 3);
+        assert_eq!(s.tokens.access_ttl.0, Duration::from_secs(600));
+        Ok(())
+    });
+}
+
+#[test]
+fn a_bare_number_is_a_duration_in_seconds() {
+    assert_eq!(Ttl::parse("90").map(|t| t.0), Ok(Duration::from_secs(90)));
+    assert!(Ttl::parse("-5").is_err());
+}

@@ -16,6 +16,10 @@ pub struct Ttl(pub Duration);
 impl Ttl {
     /// Parses the textual form.
     pub fn parse(text: &str) -> Result<Self, String> {
+        // A bare number is seconds (an environment variable always arrives as text).
+        if let Ok(secs) = text.trim().parse::<u64>() {
+            return Ok(Ttl(Duration::from_secs(secs)));
+        }
         humantime::parse_duration(text.trim())
             .map(Ttl)
             .map_err(|e| format!("`{text}` is not a duration like \"90s\", \"5m\" or \"30d\": {e}"))

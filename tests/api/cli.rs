@@ -222,3 +222,107 @@ fn enroll_link_prints_a_single_use_pairing_link() {
     );
     assert!(!unknown.status.success());
 }
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    json_of(&nod(
+        dir.path(),
+        &["user", "add", "alice", "--password-stdin", "--json"],
+        Some("correct horse battery staple\n"),
+    ));
+    for args in [
+        &["user", "list", "--json"][..],
+        &["user", "list"][..],
+        &["keys", "list"][..],
+    ] {
+        // `nod … | head -c 0`, without the race: the reader is gone before nod writes.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = Command::new(env!("CARGO_BIN_EXE_nod"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("NOD_CONFIG")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            output.status.success(),
+            "{args:?}: {:?} {stderr}",
+            output.status
+        );
+        assert!(stderr.trim().is_empty(), "{args:?} printed: {stderr}");
+    }
+}
+
+/// People type their password into the username field: whatever was typed there never reaches
+/// the server's log, not even when the attempt limit it trips is logged.
+#[tokio::test]
+async fn the_log_of_nod_serve_never_holds_a_typed_username() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_nod"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("NOD_CONFIG")
+        .env("NOD_SERVER__BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nod serve");
+    let (lines, from_server) = std::sync::mpsc::channel::<String>();
+    let stderr = server.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let base = loop {
+        let line = from_server
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("nod serve says where it listens");
+        let found = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .map(str::to_owned);
+        log.push(line);
+        if let Some(url) = found {
+            break url;
+        }
+    };
+
+    let typed = "Tr0ub4dor&3-secret";
+    let client = reqwest::Client::new();
+    for _ in 0..7 {
+        let answer = client
+            .post(format!("{base}/v1/login"))
+            .json(&serde_json::json!({"username": typed, "password": "wrong password"}))
+            .send()
+            .await
+            .unwrap();
+        assert!([401, 429].contains(&answer.status().as_u16()));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    log.extend(from_server.try_iter());
+    while let Ok(line) = from_server.recv_timeout(std::time::Duration::from_millis(500)) {
+        log.push(line);
+    }
+    let log = log.join("\n");
+    assert!(
+        log.contains("attempt limit reached"),
+        "the limit is logged:\n{log}"
+    );
+    assert!(!log.to_lowercase().contains(&typed.to_lowercase()), "{log}");
+}

@@ -2,7 +2,9 @@
 
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use nod::config::Secret;
+
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn the_jwks_publishes_only_public_ed25519_keys() {
@@ -144,4 +146,62 @@ async fn metrics_parse_as_prometheus_text_and_carry_the_operator_series() {
                 .all(|after| after.starts_with("{link}")),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn plain_http_carries_no_hsts() {
+    let app = spawn_app().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(!health.headers().contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn metrics_on_a_listener_of_their_own_are_gone_from_the_public_one() {
+    let app =
+        spawn_app_with(|s| s.server.metrics.bind = Some("127.0.0.1:0".parse().unwrap())).await;
+    let public = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    let own = app.metrics_address.as_deref().expect("a metrics listener");
+    let scrape = app
+        .client
+        .get(format!("{own}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), 200);
+    assert!(scrape.text().await.unwrap().contains("# TYPE"));
+    // Only /metrics lives there: the API does not.
+    let api = app
+        .client
+        .get(format!("{own}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
+}
+
+#[tokio::test]
+async fn metrics_with_a_token_answer_only_that_bearer() {
+    let app = spawn_app_with(|s| s.server.metrics.token = Secret::new("scrape-me-7f3a")).await;
+    let url = app.url("/metrics");
+    let none = app.client.get(&url).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert_eq!(none.headers()["www-authenticate"], "Bearer");
+    let wrong = app
+        .client
+        .get(&url)
+        .bearer_auth("scrape-me-7f3b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = app
+        .client
+        .get(&url)
+        .bearer_auth("scrape-me-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
 }

@@ -24,6 +24,8 @@ pub const CIBA: &str = "urn:openid:params:grant-type:ciba";
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
+    /// `/metrics`'s own listener, when `server.metrics.bind` gives it one.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub clock: Arc<TestClock>,
     pub state: AppState,
@@ -74,12 +76,14 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let scheme = if app.serves_tls() { "https" } else { "http" };
     let address = format!("{scheme}://{}", app.local_addr().expect("addr"));
     let state = app.state().clone();
+    let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(90))
             .build()

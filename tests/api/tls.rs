@@ -63,6 +63,14 @@ async fn nod_serves_tls_1_3_and_refuses_clients_without_forward_secrecy() {
         .unwrap();
     let health = client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
+    // Served over HTTPS by nod itself: browsers are told to keep to HTTPS, on every answer.
+    assert_eq!(
+        health.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let missing = client.get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.headers().contains_key("strict-transport-security"));
 
     let (ok, text) = s_client(port, &["-tls1_3"]).await;
     assert!(

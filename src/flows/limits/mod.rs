@@ -71,7 +71,11 @@ pub async fn attempt(state: &AppState, key: String, policy: &Policy) -> Result<C
             blocked_until,
         } => {
             if blocked_until.is_some() {
-                tracing::warn!(%key, failures, "attempt limit reached: blocked");
+                tracing::warn!(
+                    kind = kind_of(&key),
+                    failures,
+                    "attempt limit reached: blocked"
+                );
             }
             Ok(Counted {
                 key,
@@ -81,6 +85,13 @@ pub async fn attempt(state: &AppState, key: String, policy: &Policy) -> Result<C
         }
         LimitAttempt::Blocked { until } => Err(rate_limited(until, now)),
     }
+}
+
+/// What a key limits (`pwd-user`, `pwd-ip`, …), for the log: never the rest of the key, which
+/// is derived from what was typed as a username (people type their password there; even its
+/// unsalted digest would give it away to a dictionary).
+fn kind_of(key: &str) -> &str {
+    key.split(':').next().unwrap_or("limit")
 }
 
 /// Refuses with `429` + `Retry-After` while `key` is blocked (without counting anything).
@@ -105,7 +116,11 @@ pub async fn failed(state: &AppState, key: &str, policy: &Policy) -> Result<()> 
         .limit_failure(key, now, duration_ms(policy.window), &block)
         .await?;
     if counter.blocked_until.is_some_and(|until| until > now) {
-        tracing::warn!(%key, failures = counter.failures, "attempt limit reached: blocked");
+        tracing::warn!(
+            kind = kind_of(key),
+            failures = counter.failures,
+            "attempt limit reached: blocked"
+        );
     }
     Ok(())
 }
