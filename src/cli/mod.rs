@@ -72,7 +72,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             output::done(cli.json, "database is up to date");
             Ok(())
         }
-        Command::User(cmd) => users::run(&state(settings).await?, cmd, cli.json).await,
+        Command::User(cmd) => {
+            let state = state(settings).await?;
+            let done = users::run(&state, cmd, cli.json).await;
+            // The feed events of ended sessions are written before the process exits.
+            state.audit.close().await;
+            done
+        }
         Command::EnrollLink { username } => {
             enroll::run(&state(settings).await?, &username, cli.json).await
         }
