@@ -61,7 +61,7 @@ impl Application {
             .await
             .context("listening for other instances' changes")?;
         if changes.is_some() {
-            state.refresh_revocations().await?;
+            state.refresh_sessions().await?;
         }
         Ok(Application {
             listener,
@@ -172,33 +172,22 @@ fn spawn_background(state: &AppState) -> JoinSet<()> {
     tasks.spawn(every(Duration::from_secs(5), move || {
         crate::metrics::upkeep();
         crate::metrics::audit_queue(s.audit.queued());
+        s.prune_sessions();
         std::future::ready(())
     }));
-    // `nod keys rotate` reaches a running server through this reload.
+    // `nod keys rotate` reaches a running server through this watch.
     tasks.spawn(watch::reload_every(
         state.keys.clone(),
+        watch::CHECK_PERIOD,
         watch::RELOAD_PERIOD,
     ));
-    let s = state.clone();
-    // Revocations made by another process (the CLI) reach this server within 5 s; its own take
-    // effect at once.
-    tasks.spawn(every(Duration::from_secs(5), move || {
-        let s = s.clone();
-        async move {
-            if let Err(e) = s.refresh_revocations().await {
-                tracing::warn!(error = %e, "could not refresh the revocation view");
-            }
-        }
-    }));
-    let s = state.clone();
-    tasks.spawn(every(Duration::from_secs(5), move || {
-        let s = s.clone();
-        async move {
-            if let Err(e) = s.refresh_resource_servers().await {
-                tracing::warn!(error = %e, "could not refresh resource servers");
-            }
-        }
-    }));
+    // What another process (the CLI) commits to an embedded database — revocations, resource
+    // servers — reaches this server within a fraction of a second; its own changes take effect
+    // at once, and a shared database announces changes through `cluster::follow` instead.
+    tasks.spawn(crate::cluster::watch_version(
+        state.clone(),
+        crate::cluster::VERSION_CHECK_PERIOD,
+    ));
     tasks.spawn(crate::audit::retention::run(
         state.clone(),
         Duration::from_secs(3600),

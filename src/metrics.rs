@@ -5,7 +5,7 @@
 //! Series: `nod_http_requests_total{route,status}` and `nod_http_request_duration_seconds{route}`;
 //! `nod_approvals_total{outcome}`; `nod_notifications_total{provider,outcome}`;
 //! `nod_audit_batch_size`, `nod_audit_commit_seconds`, `nod_audit_events_total`,
-//! `nod_audit_failed_batches_total`, `nod_audit_queue_depth`; `nod_revoked_sessions`;
+//! `nod_audit_failed_batches_total`, `nod_audit_queue_depth`; `nod_revoked_sessions`, `nod_live_sessions`;
 //! `nod_change_stream_lost_total` (PostgreSQL: the connection that hears other instances).
 
 use std::sync::OnceLock;
@@ -97,9 +97,14 @@ pub fn audit_queue(depth: usize) {
     gauge!("nod_audit_queue_depth").set(depth as f64);
 }
 
-/// Sessions in the revocation view.
+/// Revoked sessions in the session view (their tokens may still be alive).
 pub fn revoked_sessions(count: usize) {
     gauge!("nod_revoked_sessions").set(count as f64);
+}
+
+/// Live sessions in the session view.
+pub fn live_sessions(count: usize) {
+    gauge!("nod_live_sessions").set(count as f64);
 }
 
 /// The connection hearing other instances' changes failed (PostgreSQL outage).

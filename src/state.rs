@@ -10,7 +10,7 @@ use crate::auth::dpop::{NonceIssuer, ProofChecker};
 use crate::auth::keys::{KeyConfig, KeyRing};
 use crate::auth::password::Passwords;
 use crate::auth::resource_servers::ResourceServers;
-use crate::auth::revocations::RevocationView;
+use crate::auth::sessions::SessionView;
 use crate::auth::totp::TotpCipher;
 use crate::auth::verify::{TokenVerifier, VerifyPolicy};
 use crate::clock::Clock;
@@ -63,8 +63,9 @@ pub struct Services {
     /// Issues DPoP nonces (`tokens.dpop_nonce`), keyed by a key derived from
     /// `totp.encryption_key` (shared by every instance).
     pub dpop_nonces: Arc<NonceIssuer>,
-    /// Sessions whose access tokens must be refused.
-    pub revocations: Arc<RevocationView>,
+    /// Live sessions with their owner, and recently revoked ones: every token use is checked
+    /// against it, in memory.
+    pub sessions: Arc<SessionView>,
     /// Callers of `/v1/introspect`.
     pub resource_servers: Arc<ResourceServers>,
     /// Writes feed events in batches.
@@ -136,14 +137,14 @@ impl AppState {
             verifier: Arc::new(verifier),
             dpop: Arc::new(dpop),
             dpop_nonces: Arc::new(NonceIssuer::with_key(&nonce_key, DPOP_NONCE_PERIOD_SECS)),
-            revocations: Arc::new(RevocationView::default()),
+            sessions: Arc::new(SessionView::default()),
             resource_servers: Arc::new(ResourceServers::default()),
             audit,
             feed,
             cursors: CursorCodec::with_key(&cursor_key),
             shutting_down: Arc::new(tokio::sync::watch::Sender::new(false)),
         }));
-        state.refresh_revocations().await?;
+        state.refresh_sessions().await?;
         state.refresh_resource_servers().await?;
         Ok(state)
     }
@@ -153,14 +154,25 @@ impl AppState {
         duration_ms(self.settings.tokens.access_ttl.0) + duration_ms(self.settings.tokens.leeway.0)
     }
 
-    /// Reloads the revocation view from the store and forgets what no live token needs.
-    pub async fn refresh_revocations(&self) -> anyhow::Result<()> {
-        let since = self.clock.now_ms() - self.revocation_horizon_ms();
+    /// Reloads the session view from the store (live sessions and recent revocations, added
+    /// to what it holds) and forgets what no live token needs.
+    pub async fn refresh_sessions(&self) -> anyhow::Result<()> {
+        let now = self.clock.now_ms();
+        let since = now - self.revocation_horizon_ms();
         let revoked = self.store.revoked_since(since).await?;
-        self.revocations.insert(revoked);
-        self.revocations.prune(since);
-        crate::metrics::revoked_sessions(self.revocations.len());
+        let live = self.store.live_sessions(now).await?;
+        self.sessions.insert_revoked(revoked);
+        self.sessions.insert_live(live);
+        self.prune_sessions();
         Ok(())
+    }
+
+    /// Forgets expired sessions and revocations whose tokens have all expired (in memory).
+    pub fn prune_sessions(&self) {
+        let now = self.clock.now_ms();
+        self.sessions.prune(now, now - self.revocation_horizon_ms());
+        crate::metrics::revoked_sessions(self.sessions.revoked_count());
+        crate::metrics::live_sessions(self.sessions.live_count());
     }
 
     /// Reloads the resource servers from configuration and the store.

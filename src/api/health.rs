@@ -49,7 +49,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         }
     };
     let keys = state.keys.snapshot().current().is_some();
-    let revocations = state.revocations.is_current();
+    let revocations = state.sessions.is_current();
     let ready = database && keys && revocations;
     let status = if ready {
         StatusCode::OK

@@ -1,6 +1,7 @@
 //! Callers of `/v1/introspect`: names with the SHA-256 digest of their secret, from
 //! configuration and from the store. Held in memory (introspection is a hot path) and
-//! refreshed in the background, so `nod resource-server add|remove` takes effect within seconds.
+//! reloaded when the store says they changed (`crate::cluster`), so `nod resource-server
+//! add|remove` takes effect within a second.
 
 use std::collections::HashMap;
 use std::sync::RwLock;

@@ -14,7 +14,7 @@ pub enum KeysCommand {
     /// List signing keys, newest first, marking the one that signs.
     List,
     /// Write a new key of the configured algorithm: it signs at once (a running server picks it
-    /// up within seconds), the previous one verifies until its tokens have expired.
+    /// up within a second), the previous one verifies until its tokens have expired.
     Rotate,
 }
 

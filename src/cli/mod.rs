@@ -1,5 +1,8 @@
 //! The command line: `nod serve`, `nod user …`, `nod device …`, `nod keys …`. Every command
 //! takes `--config FILE` and `--json` (machine-readable output on stdout; logs go to stderr).
+// Output goes through `output::say!`, which returns a closed pipe as an error instead of
+// panicking as `println!` does.
+#![deny(clippy::print_stdout)]
 
 mod audit;
 mod devices;
@@ -74,7 +77,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             output::done(cli.json, "database is up to date")?;
             Ok(())
         }
-        Command::User(cmd) => users::run(&state(settings).await?, cmd, cli.json).await,
+        Command::User(cmd) => {
+            let state = state(settings).await?;
+            let done = users::run(&state, cmd, cli.json).await;
+            // The feed events of ended sessions are written before the process exits.
+            state.audit.close().await;
+            done
+        }
         Command::EnrollLink { username } => {
             enroll::run(&state(settings).await?, &username, cli.json).await
         }

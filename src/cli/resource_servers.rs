@@ -1,6 +1,6 @@
 //! `nod resource-server add|list|remove`: the callers of `/v1/introspect`. `add` prints the
 //! generated secret once; only its digest is stored. A running server picks changes up within
-//! seconds.
+//! a second (SQLite: its change counter; PostgreSQL: a notification).
 
 use super::output::say;
 use clap::Subcommand;

@@ -26,16 +26,20 @@ pub enum UserCommand {
     },
     /// List users.
     List,
-    /// Disable a user: no more sign-ins.
+    /// Disable a user: no more sign-ins, and every session ends at once (its tokens are
+    /// refused from the next use on, on every instance).
     Disable { username: String },
-    /// Re-enable a disabled user.
+    /// Re-enable a disabled user (the sessions ended by `disable` stay ended).
     Enable { username: String },
-    /// Change a user's password.
+    /// Change a user's password; every session of the user ends, unless --keep-sessions.
     Passwd {
         username: String,
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Keep the user's sessions (and their tokens) alive.
+        #[arg(long)]
+        keep_sessions: bool,
     },
 }
 
@@ -92,11 +96,10 @@ pub async fn run(state: &AppState, cmd: UserCommand, json: bool) -> anyhow::Resu
             Ok(())
         }
         UserCommand::Disable { username } => {
-            provision::set_disabled(state, &parse_name(&username)?, true)
+            let ended = provision::set_disabled(state, &parse_name(&username)?, true)
                 .await
                 .with_context(|| format!("no user `{username}`"))?;
-            output::done(json, &format!("disabled {username}"))?;
-            Ok(())
+            sessions_ended(json, &format!("disabled {username}"), ended)
         }
         UserCommand::Enable { username } => {
             provision::set_disabled(state, &parse_name(&username)?, false)
@@ -108,16 +111,27 @@ pub async fn run(state: &AppState, cmd: UserCommand, json: bool) -> anyhow::Resu
         UserCommand::Passwd {
             username,
             password_stdin,
+            keep_sessions,
         } => {
             let name = parse_name(&username)?;
             let password = read_password(password_stdin)?;
-            provision::set_password(state, &name, password)
+            let ended = provision::set_password(state, &name, password, keep_sessions)
                 .await
                 .with_context(|| format!("no user `{username}`"))?;
-            output::done(json, &format!("password of {username} changed"))?;
-            Ok(())
+            sessions_ended(json, &format!("password of {username} changed"), ended)
         }
     }
+}
+
+/// Says what was done and how many sessions it ended.
+fn sessions_ended(json: bool, message: &str, ended: usize) -> anyhow::Result<()> {
+    if json {
+        return output::json(
+            &serde_json::json!({ "ok": true, "message": message, "sessions_ended": ended }),
+        );
+    }
+    say!("{message}; {ended} session(s) ended")?;
+    Ok(())
 }
 
 fn parse_name(raw: &str) -> anyhow::Result<Username> {

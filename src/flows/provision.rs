@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::session::{self, RevokedBy};
 use crate::auth::password::Password;
 use crate::auth::secrets::{digest_secret, new_id, new_secret};
 use crate::auth::totp::{new_totp_secret, otpauth_uri};
@@ -36,31 +37,57 @@ pub async fn add_user(state: &AppState, username: &Username, password: Password)
     }
 }
 
-/// Replaces a user's password.
-pub async fn set_password(state: &AppState, username: &Username, password: Password) -> Result<()> {
+/// Replaces a user's password and, unless `keep_sessions`, ends every session of the user
+/// (a reset is the answer to a stolen account: the thief's sessions must end with it). Returns
+/// how many sessions were ended.
+pub async fn set_password(
+    state: &AppState,
+    username: &Username,
+    password: Password,
+    keep_sessions: bool,
+) -> Result<usize> {
     let hash = state.passwords.hash(password).await?;
-    if state
+    if !state
         .store
         .set_password_hash(username.as_str(), &hash)
         .await?
     {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
+        return Err(Error::NotFound);
     }
+    if keep_sessions {
+        return Ok(0);
+    }
+    end_sessions(state, username).await
 }
 
-/// Disables (or re-enables) a user: a disabled user cannot sign in.
-pub async fn set_disabled(state: &AppState, username: &Username, disabled: bool) -> Result<()> {
-    if state
+/// Disables (or re-enables) a user. Disabling ends every session of the user at once — their
+/// access tokens are refused from the next use on, here and on every instance, and their
+/// refresh tokens stay dead when the user is enabled again. Returns how many sessions ended.
+pub async fn set_disabled(state: &AppState, username: &Username, disabled: bool) -> Result<usize> {
+    if !state
         .store
         .set_user_disabled(username.as_str(), disabled)
         .await?
     {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
+        return Err(Error::NotFound);
     }
+    // After the flag, so no refresh (checked against it) and no new sign-in outlives this.
+    if disabled {
+        end_sessions(state, username).await
+    } else {
+        Ok(0)
+    }
+}
+
+/// Revokes every live session of `username`, by the administrator, through the one revocation
+/// path (view, then feed).
+async fn end_sessions(state: &AppState, username: &Username) -> Result<usize> {
+    let user = state
+        .store
+        .user_by_name(username.as_str())
+        .await?
+        .ok_or(Error::NotFound)?;
+    session::revoke_all(state, &user.id, RevokedBy::Admin).await
 }
 
 /// Pairs a new device with a user: a device secret, a TOTP secret (sealed at rest) and the

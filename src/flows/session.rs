@@ -1,6 +1,7 @@
 //! Ending sessions: from the phone, from the client (logout, RFC 7009), on refresh-token reuse,
-//! or when a user is disabled. A revocation is committed, enters the revocation view at once
-//! (so the very next verify refuses the session's tokens), and lands in the feed.
+//! or when an administrator disables a user or resets a password. A revocation is committed,
+//! enters the session view at once (so the very next verify refuses the session's tokens), and
+//! lands in the feed.
 
 use serde_json::json;
 
@@ -19,7 +20,7 @@ pub enum RevokedBy<'a> {
     User,
     /// nod itself, after a refresh token was presented twice.
     RefreshReuse,
-    /// An administrator (`nod user disable`).
+    /// An administrator (`nod user disable`, `nod user passwd`).
     Admin,
 }
 
@@ -83,8 +84,8 @@ pub async fn mark_revoked(
     by: RevokedBy<'_>,
 ) -> Result<()> {
     state
-        .revocations
-        .insert(sids.iter().map(|sid| (sid.clone(), now)));
+        .sessions
+        .insert_revoked(sids.iter().map(|sid| (sid.clone(), now)));
     for sid in sids {
         tracing::info!(%sid, by = by.label(), "session revoked");
         let mut e = event(user_id, kind::SESSION_REVOKED, now);

@@ -167,6 +167,12 @@ async fn issue_tokens(
     {
         return Err(Error::InvalidGrant("auth_req_id already redeemed"));
     }
+    // Before the first token exists: its very first use finds the session live.
+    state.sessions.insert_live([(
+        session.id.clone(),
+        session.user_id.clone(),
+        session.expires_at,
+    )]);
 
     let access = access_token(state, &user, &session, &amr, now)?;
     tracing::info!(user = %user.username, sid = %session.id, approval_id = %approval.id,
@@ -255,26 +261,17 @@ pub async fn refresh(
                 "unknown, expired or revoked refresh token",
             ));
         }
+        RefreshOutcome::Disabled => return Err(Error::InvalidGrant("the user is disabled")),
         RefreshOutcome::Reused(session) => {
-            tracing::warn!(sid = %session.id, "refresh token reused: session revoked");
-            let mut e = event(&session.user_id, kind::REFRESH_REUSE, now);
-            e.sid = Some(session.id.clone());
-            state.audit.record(e).await?;
-            if session.revoked_at.is_none() {
-                super::session::mark_revoked(
-                    state,
-                    &session.user_id,
-                    vec![session.id.clone()],
-                    now,
-                    super::session::RevokedBy::RefreshReuse,
-                )
-                .await?;
-            }
+            // The store revoked the session in the same transaction (unless it already was).
+            reuse_detected(state, &session, session.revoked_at.is_none(), now).await?;
             return Err(Error::InvalidGrant(
                 "refresh token already used; the session is revoked",
             ));
         }
     };
+    // The store checked the user before rotating; this read only gets the name for the token
+    // (and refuses if the user was disabled in the instant between).
     let user = state
         .store
         .user_by_id(&session.user_id)
@@ -295,6 +292,43 @@ pub async fn refresh(
         refresh_token: replacement_secret,
         scope: None,
     })
+}
+
+/// A spent refresh token was presented again (at `/v1/token`, or as a web sign-in cookie):
+/// someone holds a copy. The feed says so (`refresh_reuse`), then — when `revoked_now` says the
+/// caller's store write just ended the session — the session's end is marked everywhere.
+pub async fn reuse_detected(
+    state: &AppState,
+    session: &Session,
+    revoked_now: bool,
+    now: i64,
+) -> Result<()> {
+    tracing::warn!(sid = %session.id, "refresh token reused: session revoked");
+    let mut e = event(&session.user_id, kind::REFRESH_REUSE, now);
+    e.sid = Some(session.id.clone());
+    state.audit.record(e).await?;
+    if revoked_now {
+        super::session::mark_revoked(
+            state,
+            &session.user_id,
+            vec![session.id.clone()],
+            now,
+            super::session::RevokedBy::RefreshReuse,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A spent refresh token was shown where no rotation happens (a web sign-in cookie): the same
+/// consequence as its reuse at `/v1/token` — the session is revoked and the feed says why.
+pub async fn spent_token_shown(state: &AppState, session: &Session) -> Result<()> {
+    let now = state.clock.now_ms();
+    let revoked_now = state
+        .store
+        .revoke_session(&session.id, now, "refresh_reuse")
+        .await?;
+    reuse_detected(state, session, revoked_now, now).await
 }
 
 /// RFC 7009: revokes the session of an access or refresh token. Unknown, expired or foreign

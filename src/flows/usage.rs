@@ -1,11 +1,13 @@
 //! Using an access token: the one path behind `/v1/verify`, `/v1/introspect` and `/v1/logout`.
-//! Verify (cached), check the revocation view, then record the use in the owner's feed — in
-//! `commit` durability the caller answers only after that record is committed.
+//! Verify (cached), check the session view (the token's `sid` must be a live session of its
+//! `sub`), then record the use in the owner's feed — in `commit` durability the caller answers
+//! only after that record is committed.
 
 use std::sync::Arc;
 
 use crate::audit::{event, kind};
 use crate::auth::dpop::{ProofTarget, short_jkt};
+use crate::auth::sessions::Standing;
 use crate::auth::tokens::AccessClaims;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -43,9 +45,9 @@ pub enum Presented<'a> {
 }
 
 /// Checks a presented access token without recording anything: valid, signed by us, alive,
-/// its session not revoked, and presented with the proof of possession its binding needs. A
-/// refused token from a revoked session, or a bound token without a good proof, is noted in
-/// the feed.
+/// its session a live session of its subject, and presented with the proof of possession its
+/// binding needs. A refused token from a revoked session, or a bound token without a good
+/// proof, is noted in the feed.
 pub async fn check(
     state: &AppState,
     token: &str,
@@ -56,23 +58,70 @@ pub async fn check(
         .verifier
         .verify(&state.keys.snapshot(), token, now.div_euclid(1000))
         .map_err(|_| Error::InvalidToken("the access token is invalid or expired"))?;
-    if !state.revocations.is_current() {
+    if !state.sessions.is_current() {
         // Another instance may have revoked this session and we could not hear it.
         return Err(Error::Unavailable(
-            "the revocation view is resynchronising with the database".into(),
+            "the session view is resynchronising with the database".into(),
         ));
     }
-    if state.revocations.is_revoked(&claims.sid) {
-        let mut e = event(&claims.sub, kind::TOKEN_REJECTED, now);
-        e.sid = Some(claims.sid.clone());
-        e.jti = Some(claims.jti.clone());
-        e.detail = Some(r#"{"reason":"session_revoked"}"#.to_owned());
-        // Best effort: the refusal stands whether or not the note is written.
-        let _ = state.audit.enqueue(e).await;
-        return Err(Error::InvalidToken("the session of this token was revoked"));
+    match session_standing(state, &claims, now).await? {
+        Standing::Live => {}
+        Standing::Revoked => {
+            let mut e = event(&claims.sub, kind::TOKEN_REJECTED, now);
+            e.sid = Some(claims.sid.clone());
+            e.jti = Some(claims.jti.clone());
+            e.detail = Some(r#"{"reason":"session_revoked"}"#.to_owned());
+            // Best effort: the refusal stands whether or not the note is written.
+            let _ = state.audit.enqueue(e).await;
+            return Err(Error::InvalidToken("the session of this token was revoked"));
+        }
+        // Expired, or not this subject's, or no session at all: with a key shared with other
+        // servers (HS256) a valid signature does not prove nod issued the token. Nothing is
+        // written to the feed of a `sub` the token's maker chose.
+        Standing::NotLive | Standing::Unheard => {
+            return Err(Error::InvalidToken(
+                "the session of this token is not a live session of its subject",
+            ));
+        }
     }
     check_binding(state, token, &claims, presented, now).await?;
     Ok(claims)
+}
+
+/// Where the token's session stands, from memory. A session never heard of may have been
+/// created on another instance a moment ago, its notification still on the way: it is looked
+/// up in the store once, and the answer (live, revoked, or no such session) is kept in the view,
+/// so every later use of it is answered from memory again. Lookups are budgeted per second, so
+/// tokens with made-up sids cannot turn into a stream of database reads: past the budget such
+/// a token is answered "try again" (503), which a legitimate client survives.
+async fn session_standing(state: &AppState, claims: &AccessClaims, now: i64) -> Result<Standing> {
+    let standing = state.sessions.standing(&claims.sid, &claims.sub, now);
+    if standing != Standing::Unheard {
+        return Ok(standing);
+    }
+    if !state.sessions.may_look_up(now) {
+        return Err(Error::Unavailable(
+            "too many tokens of unknown sessions; try again".into(),
+        ));
+    }
+    match state.store.session_by_id(&claims.sid).await? {
+        Some(session) => match session.revoked_at {
+            Some(at) => state.sessions.insert_revoked([(session.id, at)]),
+            None => {
+                state
+                    .sessions
+                    .insert_live([(session.id, session.user_id, session.expires_at)]);
+            }
+        },
+        None => state.sessions.remember_unknown(&claims.sid, now),
+    }
+    Ok(
+        match state.sessions.standing(&claims.sid, &claims.sub, now) {
+            // Still unheard of only if the set of unknown sids just started over.
+            Standing::Unheard => Standing::NotLive,
+            known => known,
+        },
+    )
 }
 
 /// A token's DPoP binding against how it was presented. No store access: the binding is in

@@ -22,6 +22,17 @@ pub enum Change {
         /// When (Unix ms).
         at: i64,
     },
+    /// A session was created (on any instance): its tokens verify from the next use on.
+    SessionCreated {
+        /// The session id.
+        sid: String,
+        /// Whose it is.
+        user_id: String,
+        /// When it ends (Unix ms).
+        expires_at: i64,
+    },
+    /// A resource server was added or removed: reload the list.
+    ResourceServersChanged,
     /// Audit events of this user were committed: feed streams read them from the store.
     FeedAppended {
         /// Whose feed grew.

@@ -59,6 +59,14 @@ pub trait Store: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// A number that moves with every commit that changes what a running server holds in
+    /// memory (a session revoked, a resource server added or removed), by any process — the
+    /// CLI included. A server that sees it move reloads those views. `None` when the database
+    /// announces its changes through [`Store::changes`] instead.
+    async fn change_version(&self) -> StoreResult<Option<i64>> {
+        Ok(None)
+    }
+
     // --- users ---------------------------------------------------------------------------
     /// Adds a user; `Conflict` if the username is taken.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
@@ -203,9 +211,12 @@ pub trait Store: Send + Sync + 'static {
     async fn active_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionSummary>>;
     /// Sessions revoked at or after `since`: (sid, revoked_at).
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<(String, i64)>>;
+    /// Every session neither revoked nor expired at `now`: (sid, user id, expires_at).
+    async fn live_sessions(&self, now: i64) -> StoreResult<Vec<(String, String, i64)>>;
     /// Presents a refresh token (by digest): rotates it to `replacement` (stored in the same
     /// session, whatever `replacement.session_id` says), or detects reuse of an already
-    /// rotated one (revoking the session), in one transaction. `dpop_jkt` is the thumbprint
+    /// rotated one (revoking the session), in one transaction. A live token of a disabled
+    /// user is `Disabled` and changes nothing (checked before rotating). `dpop_jkt` is the thumbprint
     /// of the request's DPoP proof key: a live token of a session bound to another key (or
     /// presented without one) is `WrongKey` and changes nothing; an unbound session presented
     /// with a key becomes bound to it.
@@ -218,6 +229,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<RefreshOutcome>;
     /// The session a refresh token (by digest) belongs to, rotated or not.
     async fn session_of_refresh(&self, token_hash: &str) -> StoreResult<Option<Session>>;
+    /// A refresh token by digest, rotated or not.
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
 
     // --- audit ---------------------------------------------------------------------------
     /// Appends events in one transaction (one multi-row statement per chunk); returns their

@@ -166,6 +166,9 @@ pub enum RefreshOutcome {
     /// The session is bound to a DPoP key and the request had no proof from it: nothing
     /// was changed.
     WrongKey,
+    /// The session's user is disabled: nothing was changed (no rotation, so the client's
+    /// token is not spent and a later refresh does not look like reuse).
+    Disabled,
 }
 
 /// A failure counter of an attempt limit.

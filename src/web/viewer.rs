@@ -1,12 +1,14 @@
 //! Who is looking at a page: a web sign-in (the session cookie, for `/activity`) or a paired
 //! phone (the device cookie, for `/phone`). Both are checked against the store on every
-//! request, so a revoked session or device stops working at once.
+//! request, so a revoked session or device stops working at once, and a spent refresh token
+//! in the session cookie counts as its reuse.
 
 use axum::http::HeaderMap;
 
 use super::cookies;
 use crate::auth::secrets::digest_secret;
 use crate::error::Result;
+use crate::flows::token::spent_token_shown;
 use crate::state::AppState;
 use crate::store::{Device, User};
 
@@ -18,21 +20,34 @@ pub struct SignedIn {
     pub user: User,
 }
 
-/// The web sign-in of this request, if its cookie names a live session of an enabled user.
+/// The web sign-in of this request, if its cookie holds the live refresh token of a live,
+/// unbound session of an enabled user. The cookie *is* the refresh token, so the rules of
+/// `/v1/token` apply: a rotated (spent) one means a copy was refreshed elsewhere — refused, and
+/// the session is revoked as on reuse there. A session bound to a DPoP key is never a cookie
+/// session: its refresh token alone (without the key) is not enough anywhere.
 pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<SignedIn>> {
     let Some(refresh_token) = cookies::read(headers, cookies::SESSION).filter(|t| t.len() <= 256)
     else {
         return Ok(None);
     };
-    let now = state.clock.now_ms();
-    let Some(session) = state
+    let Some(token) = state
         .store
-        .session_of_refresh(&digest_secret(refresh_token))
+        .refresh_token(&digest_secret(refresh_token))
         .await?
-        .filter(|s| s.revoked_at.is_none() && s.expires_at > now)
     else {
         return Ok(None);
     };
+    let Some(session) = state.store.session_by_id(&token.session_id).await? else {
+        return Ok(None);
+    };
+    if token.rotated_at.is_some() {
+        spent_token_shown(state, &session).await?;
+        return Ok(None);
+    }
+    let now = state.clock.now_ms();
+    if session.revoked_at.is_some() || session.expires_at <= now || session.dpop_jkt.is_some() {
+        return Ok(None);
+    }
     let user = state
         .store
         .user_by_id(&session.user_id)

@@ -202,3 +202,37 @@ async fn a_feed_cursor_from_a_pages_on_b() {
     assert!(older.as_i64().unwrap() < newest.as_i64().unwrap());
     assert_eq!(first["events"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_session_made_on_b_verifies_on_a_and_a_forged_sid_does_not() {
+    let Some(Pair { a, b, _database }) = two_instances("sessions across instances").await else {
+        return;
+    };
+    let phone = b.user_with_phone("alice").await;
+    // Signed in on B, used on A at once: whether A heard the session's notification yet or
+    // had to look it up, the token verifies.
+    let tokens = b.sign_in(&phone).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(verify(&a, token).await, 200, "A's first verify");
+    assert_eq!(verify(&a, token).await, 200);
+    // A hears of B's sessions through the change stream (no lookup needed): wait for it.
+    let second = b.sign_in(&phone).await;
+    let sid = sid_of(&second);
+    let now = a.state.clock.now_ms();
+    let user = a.state.store.user_by_name("alice").await.unwrap().unwrap();
+    let heard = Instant::now() + Duration::from_secs(5);
+    while a.state.sessions.standing(&sid, &user.id, now) != nod::auth::sessions::Standing::Live {
+        assert!(Instant::now() < heard, "A never heard of B's session");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        verify(&a, second["access_token"].as_str().unwrap()).await,
+        200
+    );
+    // Revoked on A, refused on B.
+    revoke_on(&a, &phone, &sid).await;
+    assert_eq!(
+        verify(&b, second["access_token"].as_str().unwrap()).await,
+        401
+    );
+}

@@ -46,7 +46,7 @@ async fn the_probes_say_alive_and_ready() {
     );
 
     // Not hearing other instances' revocations takes the instance out of rotation.
-    app.state.revocations.set_current(false);
+    app.state.sessions.set_current(false);
     let stale = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(stale.status(), 503);
     let body: Value = stale.json().await.unwrap();

@@ -593,3 +593,31 @@ where
     futures_util::future::join_all(callers).await;
     calls as f64 / started.elapsed().as_secs_f64()
 }
+
+#[tokio::test]
+async fn the_refresh_token_of_a_bound_session_is_no_web_sign_in() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::ES256);
+    let tokens = app.bound_sign_in(&phone, &key).await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+
+    // Its live refresh token, shown as a session cookie, without the key.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser
+        .get(app.url("/activity"))
+        .header("cookie", format!("nod_session={refresh_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303, "a bound session signed in on the web");
+    assert_eq!(page.headers()["location"], "/login");
+    // Nothing was spent: the rightful client refreshes with its key.
+    assert_eq!(
+        app.refresh_with(refresh_token, Some(&key)).await.status(),
+        200
+    );
+}

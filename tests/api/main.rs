@@ -21,6 +21,7 @@ mod limits;
 mod login;
 mod notify;
 mod openapi;
+mod operator;
 mod pages;
 mod phone;
 mod proxy;

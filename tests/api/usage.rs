@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use nod::store::{AuditCursor, AuditEvent, AuditFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app};
+use crate::helpers::{TestApp, error_code, spawn_app, spawn_app_with};
 
 impl TestApp {
     /// Forward-auth as a proxy would call it.
@@ -211,7 +211,7 @@ async fn token_uses_answer_503_while_the_revocation_view_is_stale() {
     assert_eq!(app.verify(&token).await.status(), 200);
 
     // What the cluster task does while it cannot hear other instances' revocations.
-    app.state.revocations.set_current(false);
+    app.state.sessions.set_current(false);
     let verify = app.verify(&token).await;
     assert_eq!(verify.status(), 503);
     assert_eq!(error_code(verify).await, "temporarily_unavailable");
@@ -220,7 +220,7 @@ async fn token_uses_answer_503_while_the_revocation_view_is_stale() {
     // A token that is not ours is still plainly invalid.
     assert_eq!(app.verify("not.a.token").await.status(), 401);
 
-    app.state.revocations.set_current(true);
+    app.state.sessions.set_current(true);
     assert_eq!(app.verify(&token).await.status(), 200);
 }
 
@@ -628,4 +628,124 @@ async fn events_past_retention_are_pruned_and_the_newest_always_stays() {
         .map(|e| e.path.unwrap())
         .collect();
     assert_eq!(last, ["/4"]);
+}
+
+/// Signs `claims` as any server holding the shared HS256 key could.
+fn sign_hs256(app: &TestApp, claims: &Value) -> String {
+    let keys = app.state.keys.snapshot();
+    let key = keys.current().unwrap();
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(key.kid.clone());
+    encode(&header, claims, &key.encoding).unwrap()
+}
+
+#[tokio::test]
+async fn with_a_shared_hs256_key_a_token_must_name_a_live_session_of_its_subject() {
+    let app = spawn_app_with(|s| {
+        s.tokens.algorithm = nod::config::SigningAlgorithm::HS256;
+        s.tokens.hmac_secret =
+            nod::config::Secret::new(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+    })
+    .await;
+    let alice = app.user_with_phone("alice").await;
+    let bob = app.user_with_phone("bob").await;
+    let alices = access(&app.sign_in(&alice).await);
+    let bobs = access(&app.sign_in(&bob).await);
+    let secret = app.resource_server("orders").await;
+    let claims_of = |token: &str| -> Value {
+        serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let (alice_claims, bob_claims) = (claims_of(&alices), claims_of(&bobs));
+
+    let mut unknown_sid = alice_claims.clone();
+    unknown_sid["sid"] = json!(nod::auth::secrets::new_id().unwrap());
+    unknown_sid["jti"] = json!("forged-1");
+    // Alice's session, Bob's identity.
+    let mut crossed = alice_claims.clone();
+    crossed["sub"] = bob_claims["sub"].clone();
+    crossed["preferred_username"] = bob_claims["preferred_username"].clone();
+    crossed["jti"] = json!("forged-2");
+    for (name, claims) in [
+        ("unknown sid", unknown_sid),
+        ("alice's sid, bob's sub", crossed),
+    ] {
+        let forged = sign_hs256(&app, &claims);
+        // Twice: the second answer comes from what the first one learnt.
+        for attempt in 0..2 {
+            let verify = app.verify(&forged).await;
+            assert_eq!(verify.status(), 401, "verify: {name} ({attempt})");
+            let introspect = app.introspect(&forged, ("orders", &secret)).await;
+            assert_eq!(introspect.status(), 200);
+            let body: Value = introspect.json().await.unwrap();
+            assert_eq!(body, json!({"active": false}), "introspect: {name}");
+        }
+    }
+    assert!(app.uses_of("alice").await.is_empty());
+    assert!(app.uses_of("bob").await.is_empty());
+    // The real tokens, signed the same way, still verify.
+    assert_eq!(app.verify(&alices).await.status(), 200);
+    assert_eq!(app.verify(&bobs).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_token_of_an_expired_session_is_refused_while_the_token_itself_is_alive() {
+    let app = spawn_app_with(|s| {
+        s.tokens.session_ttl = nod::config::Ttl(Duration::from_secs(600));
+    })
+    .await;
+    let phone = app.user_with_phone("alice").await;
+    let tokens = app.sign_in(&phone).await;
+    // Nine minutes on, a refresh gives a token good for five more minutes ...
+    app.clock.advance(Duration::from_secs(9 * 60));
+    let refreshed: Value = app
+        .refresh(tokens["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = access(&refreshed);
+    assert_eq!(app.verify(&token).await.status(), 200);
+    // ... but the session ends at ten.
+    app.clock.advance(Duration::from_secs(61));
+    assert_eq!(app.verify(&token).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_disabled_users_refresh_is_refused_before_rotation_so_it_is_not_reuse() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let tokens = app.sign_in(&phone).await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+
+    // The flag alone (as a script on the database might set it), sessions untouched.
+    assert!(
+        app.state
+            .store
+            .set_user_disabled("alice", true)
+            .await
+            .unwrap()
+    );
+    let refused = app.refresh(refresh_token).await;
+    assert_eq!(error_code(refused).await, "invalid_grant");
+    assert!(
+        app.state
+            .store
+            .set_user_disabled("alice", false)
+            .await
+            .unwrap()
+    );
+
+    // The token was not spent: it refreshes now, and nothing was taken for reuse.
+    assert_eq!(app.refresh(refresh_token).await.status(), 200);
+    let events = app.events_of("alice").await;
+    assert!(
+        !events.iter().any(|e| e.kind == "refresh_reuse"),
+        "{events:?}"
+    );
 }

@@ -47,6 +47,11 @@ impl KeyRing {
             .clone()
     }
 
+    /// The directory the keys are read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// What the ring was built from.
     pub fn config(&self) -> &KeyConfig {
         &self.config

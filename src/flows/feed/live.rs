@@ -226,7 +226,7 @@ impl Follower {
     /// shared database, any other: the view hears of both before the feed event).
     fn viewer_revoked(&self) -> bool {
         match &self.viewer {
-            Viewer::Session { sid, .. } => self.state.revocations.is_revoked(sid),
+            Viewer::Session { sid, .. } => self.state.sessions.is_revoked(sid),
             Viewer::Device { .. } => false,
         }
     }

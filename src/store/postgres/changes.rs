@@ -73,21 +73,30 @@ impl ChangeStream for PgChanges {
     }
 }
 
-/// Reads a trigger's payload: `approval <id>`, `revoked <sid> <at>` or `feed <user id>`.
+/// Reads a trigger's payload: `approval <id>`, `revoked <sid> <at>`, `feed <user id>`,
+/// `session <sid> <user id> <expires_at>` or `resource_servers`.
 fn parse(payload: &str) -> Option<Change> {
-    let mut words = payload.split(' ');
-    let change = match (words.next()?, words.next()?, words.next()) {
-        ("approval", id, None) => Change::ApprovalChanged { id: id.to_owned() },
-        ("revoked", sid, Some(at)) => Change::SessionRevoked {
-            sid: sid.to_owned(),
+    let words: Vec<&str> = payload.split(' ').collect();
+    let change = match words.as_slice() {
+        ["approval", id] => Change::ApprovalChanged {
+            id: (*id).to_owned(),
+        },
+        ["revoked", sid, at] => Change::SessionRevoked {
+            sid: (*sid).to_owned(),
             at: at.parse().ok()?,
         },
-        ("feed", user_id, None) => Change::FeedAppended {
-            user_id: user_id.to_owned(),
+        ["feed", user_id] => Change::FeedAppended {
+            user_id: (*user_id).to_owned(),
         },
+        ["session", sid, user_id, expires_at] => Change::SessionCreated {
+            sid: (*sid).to_owned(),
+            user_id: (*user_id).to_owned(),
+            expires_at: expires_at.parse().ok()?,
+        },
+        ["resource_servers"] => Change::ResourceServersChanged,
         _ => return None,
     };
-    words.next().is_none().then_some(change)
+    Some(change)
 }
 
 #[cfg(test)]
@@ -108,6 +117,18 @@ mod tests {
             })
         );
         assert_eq!(
+            parse("session s1 u1 1700000000000"),
+            Some(Change::SessionCreated {
+                sid: "s1".into(),
+                user_id: "u1".into(),
+                expires_at: 1_700_000_000_000
+            })
+        );
+        assert_eq!(
+            parse("resource_servers"),
+            Some(Change::ResourceServersChanged)
+        );
+        assert_eq!(
             parse("feed u1"),
             Some(Change::FeedAppended {
                 user_id: "u1".into()
@@ -125,6 +146,9 @@ mod tests {
             "revoked s1 soon",
             "revoked s1 1 2",
             "feed",
+            "session s1 u1",
+            "session s1 u1 later",
+            "resource_servers x",
             "other x",
         ] {
             assert_eq!(parse(payload), None, "{payload:?}");

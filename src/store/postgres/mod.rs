@@ -412,6 +412,10 @@ impl Store for PostgresStore {
         self.revoked_since_impl(since).await
     }
 
+    async fn live_sessions(&self, now: i64) -> StoreResult<Vec<(String, String, i64)>> {
+        self.live_sessions_impl(now).await
+    }
+
     async fn rotate_refresh(
         &self,
         presented_hash: &str,
@@ -428,6 +432,13 @@ impl Store for PostgresStore {
             return Ok(None);
         }
         self.session_of_refresh_impl(token_hash).await
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        if unstorable(token_hash) {
+            return Ok(None);
+        }
+        self.refresh_token_impl(token_hash).await
     }
 
     async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<i64>> {

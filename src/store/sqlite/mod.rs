@@ -109,6 +109,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn change_version(&self) -> StoreResult<Option<i64>> {
+        // One row, bumped by triggers (migrations/sqlite/0006_change_counter.sql).
+        sqlx::query_scalar("SELECT version FROM change_counter WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO users (id, username, password_hash, disabled, created_at) \
@@ -551,6 +559,10 @@ impl Store for SqliteStore {
         self.revoked_since_impl(since).await
     }
 
+    async fn live_sessions(&self, now: i64) -> StoreResult<Vec<(String, String, i64)>> {
+        self.live_sessions_impl(now).await
+    }
+
     async fn rotate_refresh(
         &self,
         presented_hash: &str,
@@ -564,6 +576,10 @@ impl Store for SqliteStore {
 
     async fn session_of_refresh(&self, token_hash: &str) -> StoreResult<Option<Session>> {
         self.session_of_refresh_impl(token_hash).await
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        self.refresh_token_impl(token_hash).await
     }
 
     async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<i64>> {

@@ -121,6 +121,17 @@ impl SqliteStore {
             tx.rollback().await.map_err(classify)?;
             return Ok(RefreshOutcome::Invalid);
         }
+        // A disabled user gets nothing, and the spend is undone: checked before rotating, so
+        // the client's next attempt is not mistaken for reuse.
+        let disabled: Option<i64> = sqlx::query_scalar("SELECT disabled FROM users WHERE id = $1")
+            .bind(&session.user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?;
+        if disabled != Some(0) {
+            tx.rollback().await.map_err(classify)?;
+            return Ok(RefreshOutcome::Disabled);
+        }
         // A live token of a bound session without its key's proof: undo the spend, change
         // nothing. (A rotated token was handled above: reuse ends the session whoever shows it.)
         let mut session = session;
@@ -152,6 +163,34 @@ impl SqliteStore {
         .map_err(classify)?;
         tx.commit().await.map_err(classify)?;
         Ok(RefreshOutcome::Rotated(session))
+    }
+
+    pub(super) async fn live_sessions_impl(
+        &self,
+        now: i64,
+    ) -> StoreResult<Vec<(String, String, i64)>> {
+        sqlx::query_as(
+            "SELECT id, user_id, expires_at FROM sessions \
+             WHERE revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    pub(super) async fn refresh_token_impl(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshToken>> {
+        sqlx::query_as(
+            "SELECT token_hash, session_id, created_at, rotated_at FROM refresh_tokens \
+             WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
     }
 
     pub(super) async fn session_of_refresh_impl(

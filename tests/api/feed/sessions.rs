@@ -65,7 +65,7 @@ async fn a_device_revokes_a_session_and_the_feed_says_so() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["revoked"], sid.as_str());
     assert!(sessions_of(&app, &phone).await.is_empty());
-    assert!(app.state.revocations.is_revoked(&sid));
+    assert!(app.state.sessions.is_revoked(&sid));
     let revoked = events(&feed_page(&app, &phone, "kind=session_revoked").await);
     assert_eq!(revoked.len(), 1);
     assert_eq!(revoked[0]["sid"], sid.as_str());
@@ -97,7 +97,7 @@ async fn revoking_another_users_or_an_unknown_session_is_not_found() {
     assert_eq!(error_code(foreign).await, "not_found");
     assert_eq!(unknown.status(), 404);
     assert_eq!(sessions_of(&app, &alices_phone).await.len(), 1);
-    assert!(!app.state.revocations.is_revoked(&sid));
+    assert!(!app.state.sessions.is_revoked(&sid));
 }
 
 #[tokio::test]

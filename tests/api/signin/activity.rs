@@ -112,3 +112,65 @@ async fn activity_filters_by_kind_and_pages_with_an_older_link() {
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("YYYY-MM-DD"));
 }
+
+#[tokio::test]
+async fn a_spent_refresh_token_is_no_web_sign_in_and_ends_the_session_as_reuse() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let mut browser = Jar::default();
+    let web_sid = web_sign_in(&app, &mut browser, &phone).await;
+    assert_eq!(browser.open(&app, "/activity").await.status(), 200);
+    // Someone with a copy of the cookie refreshes it at the token endpoint: R1 → R2.
+    let first = browser.get("nod_session").unwrap().to_owned();
+    let refreshed = app.refresh(&first).await;
+    assert_eq!(refreshed.status(), 200);
+    let second: serde_json::Value = refreshed.json().await.unwrap();
+    let second = second["refresh_token"].as_str().unwrap().to_owned();
+
+    // The browser still holds R1, now spent: no page, no stream, and the session ends.
+    let page = browser.open(&app, "/activity").await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&page), "/login");
+    let stream = browser.open(&app, "/activity/stream").await;
+    assert_ne!(
+        stream.status(),
+        StatusCode::OK,
+        "a spent cookie streams the feed"
+    );
+    let session = app
+        .state
+        .store
+        .session_by_id(&web_sid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.revoked_by.as_deref(), Some("refresh_reuse"));
+    // As on reuse at /v1/token: the copy's tokens die too, and the feed says why, in order.
+    assert_eq!(
+        crate::helpers::error_code(app.refresh(&second).await).await,
+        "invalid_grant"
+    );
+    let kinds: Vec<String> = app
+        .events_of("alice")
+        .await
+        .into_iter()
+        .filter(|e| e.sid.as_deref() == Some(web_sid.as_str()))
+        .map(|e| e.kind)
+        .filter(|k| k == "refresh_reuse" || k == "session_revoked")
+        .collect();
+    assert_eq!(
+        kinds[..2],
+        ["refresh_reuse", "session_revoked"],
+        "{kinds:?}"
+    );
+    let revoked = app
+        .events_of("alice")
+        .await
+        .into_iter()
+        .find(|e| e.kind == "session_revoked")
+        .unwrap();
+    assert!(
+        revoked.detail.unwrap().contains("refresh_reuse"),
+        "revoked by reuse detection"
+    );
+}

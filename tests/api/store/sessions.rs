@@ -17,6 +17,10 @@ contract!(
     a_dead_session_does_not_refresh,
     revocations_are_listed_since_a_time,
     active_sessions_carry_their_use,
+    a_disabled_users_refresh_token_is_refused_and_not_spent,
+    live_sessions_are_the_unrevoked_unexpired_ones_with_their_owner,
+    a_refresh_token_is_found_with_whether_it_was_spent,
+    the_change_version_moves_with_revocations_and_resource_servers,
 );
 
 async fn an_approval_is_redeemed_once_even_concurrently(store: &dyn Store) {
@@ -394,4 +398,113 @@ async fn active_sessions_carry_their_use(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn a_disabled_users_refresh_token_is_refused_and_not_spent(store: &dyn Store) {
+    let alice = user(store, "alice").await;
+    let phone = device(store, &alice).await;
+    let (session, token) = signed_in(store, &alice, &phone, NOW, None).await;
+    assert!(store.set_user_disabled("alice", true).await.unwrap());
+    assert_eq!(
+        store
+            .rotate_refresh(&token.token_hash, &replacement(NOW + 1), None, NOW + 1)
+            .await
+            .unwrap(),
+        RefreshOutcome::Disabled
+    );
+    assert!(store.set_user_disabled("alice", false).await.unwrap());
+    assert_eq!(
+        store
+            .rotate_refresh(&token.token_hash, &replacement(NOW + 2), None, NOW + 2)
+            .await
+            .unwrap(),
+        RefreshOutcome::Rotated(session),
+        "the refused attempt spent nothing"
+    );
+}
+
+async fn live_sessions_are_the_unrevoked_unexpired_ones_with_their_owner(store: &dyn Store) {
+    let alice = user(store, "alice").await;
+    let bob = user(store, "bob").await;
+    let phone = device(store, &alice).await;
+    let bobs_phone = device(store, &bob).await;
+    let (live, _) = signed_in(store, &alice, &phone, NOW, None).await;
+    let (revoked, _) = signed_in(store, &alice, &phone, NOW, None).await;
+    let (expired, _) = signed_in(store, &alice, &phone, NOW - SESSION_TTL, None).await;
+    let (bobs, _) = signed_in(store, &bob, &bobs_phone, NOW, None).await;
+    assert!(
+        store
+            .revoke_session(&revoked.id, NOW, "user")
+            .await
+            .unwrap()
+    );
+
+    let mut listed = store.live_sessions(NOW + 1).await.unwrap();
+    listed.sort();
+    let mut wanted = vec![
+        (live.id.clone(), alice.id.clone(), live.expires_at),
+        (bobs.id.clone(), bob.id.clone(), bobs.expires_at),
+    ];
+    wanted.sort();
+    assert_eq!(listed, wanted);
+    assert!(!listed.iter().any(|(sid, ..)| *sid == expired.id));
+}
+
+async fn a_refresh_token_is_found_with_whether_it_was_spent(store: &dyn Store) {
+    let alice = user(store, "alice").await;
+    let phone = device(store, &alice).await;
+    let (session, token) = signed_in(store, &alice, &phone, NOW, None).await;
+    let found = store
+        .refresh_token(&token.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.session_id, session.id);
+    assert_eq!(found.rotated_at, None);
+    let next = replacement(NOW + 5);
+    store
+        .rotate_refresh(&token.token_hash, &next, None, NOW + 5)
+        .await
+        .unwrap();
+    let spent = store
+        .refresh_token(&token.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(spent.rotated_at, Some(NOW + 5));
+    assert_eq!(store.refresh_token("unknown").await.unwrap(), None);
+}
+
+async fn the_change_version_moves_with_revocations_and_resource_servers(store: &dyn Store) {
+    let Some(start) = store.change_version().await.unwrap() else {
+        // A shared database announces its changes on the change stream instead.
+        assert!(store.is_shared());
+        return;
+    };
+    let alice = user(store, "alice").await;
+    let phone = device(store, &alice).await;
+    let (session, _) = signed_in(store, &alice, &phone, NOW, None).await;
+    assert_eq!(
+        store.change_version().await.unwrap(),
+        Some(start),
+        "sessions are created by the server itself: not a change to reload for"
+    );
+    store
+        .revoke_session(&session.id, NOW, "admin")
+        .await
+        .unwrap();
+    let revoked = store.change_version().await.unwrap().unwrap();
+    assert!(revoked > start);
+    store
+        .create_resource_server(&nod::store::ResourceServer {
+            name: "orders".into(),
+            secret_hash: "digest".into(),
+            created_at: NOW,
+        })
+        .await
+        .unwrap();
+    let added = store.change_version().await.unwrap().unwrap();
+    assert!(added > revoked);
+    store.delete_resource_server("orders").await.unwrap();
+    assert!(store.change_version().await.unwrap().unwrap() > added);
 }
