@@ -64,7 +64,7 @@ pub async fn redeem(
         ));
     }
     // Check the name and channels before spending the code on them.
-    super::provision::check_device(state, name, channels)?;
+    super::provision::check_device(state, name, channels).await?;
     let user_id = state
         .store
         .redeem_enrollment(&digest_secret(code), state.clock.now_ms())
