@@ -84,7 +84,7 @@ async fn the_operators_cli_path_applies_the_same_rule() {
     )
     .await;
 
-    let error = refused.err().expect("refused");
+    let error = refused.expect_err("refused");
     assert_eq!(error.code(), "invalid_request");
     assert!(
         error.to_string().contains("allow_private_addresses"),
