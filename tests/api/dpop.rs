@@ -584,6 +584,23 @@ async fn a_full_replay_cache_refuses_new_proofs_with_503_and_forgets_none_before
     assert_eq!(later.status(), 202);
 }
 
+#[tokio::test]
+async fn proofs_sent_with_made_up_auth_req_ids_are_not_remembered() {
+    let app = spawn_small_replay_cache(4).await;
+    let phone = app.user_with_phone("alice").await;
+    let mallory = ClientKey::new(SigningAlgorithm::ES256);
+
+    for i in 0..20 {
+        let id = format!("made-up-{i}");
+        let response = app.redeem_with(&id, Some(&mallory)).await;
+        assert_eq!(error_code(response).await, "invalid_grant");
+    }
+
+    assert_eq!(app.state.dpop.remembered(), 0);
+    let key = ClientKey::new(SigningAlgorithm::ES256);
+    assert_eq!(app.bound_sign_in(&phone, &key).await["token_type"], "DPoP");
+}
+
 /// Not a test: the per-request cost of DPoP on `/v1/verify`, next to a bearer token, for
 /// docs/benchmarks.md. Proofs are made before the clock starts (a client makes its own).
 ///   cargo test --release --test api -- --ignored --nocapture dpop_verify_cost
