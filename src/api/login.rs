@@ -15,7 +15,7 @@ use crate::domain::LoginContext;
 use crate::error::Error;
 use crate::error::ErrorBody;
 use crate::error::Result;
-use crate::flows::dpop::{current_nonce, request_key};
+use crate::flows::dpop::{current_nonce, request_key, request_proof};
 use crate::flows::login::{LoginAttempt, LoginStarted, start_login};
 use crate::flows::token::TokenResponse;
 use crate::flows::totp::{TotpCode, login_with_totp};
@@ -59,7 +59,8 @@ async fn login(
     DpopHeader(proof): DpopHeader,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response> {
-    let dpop_jkt = request_key(&state, proof.as_deref(), "/v1/login")?;
+    // Checked now (a bad proof costs no password work), spent after the password check.
+    let dpop = request_proof(&state, proof.as_deref(), "/v1/login")?;
     let context = LoginContext::new(
         body.client_name.as_deref(),
         client.ip.to_string(),
@@ -71,7 +72,7 @@ async fn login(
             username: body.username,
             password: body.password,
             context,
-            dpop_jkt,
+            dpop,
         },
     )
     .await?;

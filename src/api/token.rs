@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 
 use super::extract::{DpopHeader, FormOrJson};
 use crate::error::{Error, ErrorBody, Result};
-use crate::flows::dpop::{current_nonce, request_key};
-use crate::flows::token::{CIBA_GRANT, TokenResponse, redeem_ciba, refresh};
+use crate::flows::dpop::{current_nonce, request_key, request_proof};
+use crate::flows::token::{CIBA_GRANT, TokenResponse, redeem_ciba_with_proof, refresh};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -101,9 +101,10 @@ async fn token(
                 Some(w) => w.seconds(max_wait)?,
                 None => 0,
             };
-            let dpop_jkt = proof_key()?;
+            // Spent only once the auth_req_id is found: made-up ids do not fill the cache.
+            let proof = request_proof(&state, proof.as_deref(), "/v1/token")?;
             let wait = Duration::from_secs(wait);
-            redeem_ciba(&state, auth_req_id, wait, dpop_jkt.as_deref()).await?
+            redeem_ciba_with_proof(&state, auth_req_id, wait, proof).await?
         }
         "refresh_token" => {
             let presented = params

@@ -203,6 +203,9 @@ pub struct TotpSettings {
 pub struct NotifySettings {
     /// Expose `GET /v1/test/notifications`.
     pub test_endpoint: bool,
+    /// Let addresses a user or phone supplies (webhook URLs) reach loopback, private,
+    /// link-local and other internal ranges (src/notify/address_guard.rs). Off in production.
+    pub allow_private_addresses: bool,
     /// Longest one provider call may take (whole request, connect included).
     pub timeout: Ttl,
     /// Extra attempts on a channel after a temporary failure (timeout, 5xx, 429, connect error).

@@ -1,13 +1,39 @@
 //! DPoP at login and token time: the `tokens.dpop` policy applied to a request's proof.
 
-use crate::auth::dpop::{ProofError, ProofTarget};
+use crate::auth::dpop::{ProofError, ProofTarget, UnspentProof};
 use crate::config::DpopMode;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
 /// The key thumbprint a `POST` to `path` (on nod's public URL) proves possession of, or `None`
-/// when there is no proof and none is required. With `tokens.dpop = "off"` proofs are ignored.
+/// when there is no proof and none is required; the proof is spent. With `tokens.dpop = "off"`
+/// proofs are ignored.
 pub fn request_key(state: &AppState, proof: Option<&str>, path: &str) -> Result<Option<String>> {
+    let unspent = request_proof(state, proof, path)?;
+    spend(state, unspent)
+}
+
+/// Spends a proof [`request_proof`] let through (none: nothing to spend), once the request has
+/// shown it is genuine: the key thumbprint.
+pub fn spend(state: &AppState, proof: Option<UnspentProof>) -> Result<Option<String>> {
+    let Some(proof) = proof else {
+        return Ok(None);
+    };
+    let now_secs = state.clock.now_ms().div_euclid(1000);
+    match state.dpop.spend(proof, now_secs) {
+        Ok(valid) => Ok(Some(valid.jkt)),
+        Err(e) => Err(refusal(state, e, now_secs)),
+    }
+}
+
+/// Like [`request_key`], but the proof is only checked, not spent: the caller spends it with
+/// [`spend`] once the request has proved itself (e.g. after the password check), so clients
+/// without credentials cannot fill the replay cache.
+pub fn request_proof(
+    state: &AppState,
+    proof: Option<&str>,
+    path: &str,
+) -> Result<Option<UnspentProof>> {
     let mode = state.settings.tokens.dpop;
     let proof = match (mode, proof) {
         (DpopMode::Off, _) => return Ok(None),
@@ -40,12 +66,19 @@ pub fn request_key(state: &AppState, proof: Option<&str>, path: &str) -> Result<
             .dpop_nonce
             .then_some(&*state.dpop_nonces),
     };
-    match state.dpop.check(proof, &target, now_secs) {
-        Ok(valid) => Ok(Some(valid.jkt)),
-        Err(ProofError::NonceRequired) => {
-            Err(Error::UseDpopNonce(state.dpop_nonces.issue(now_secs)))
-        }
-        Err(e) => Err(Error::InvalidDpopProof(e.message())),
+    match state.dpop.inspect(proof, &target, now_secs) {
+        Ok(unspent) => Ok(Some(unspent)),
+        Err(e) => Err(refusal(state, e, now_secs)),
+    }
+}
+
+/// The answer to a refused proof at login or token time.
+fn refusal(state: &AppState, e: ProofError, now_secs: i64) -> Error {
+    match e {
+        ProofError::NonceRequired => Error::UseDpopNonce(state.dpop_nonces.issue(now_secs)),
+        // Not the client's fault: nod cannot remember one more proof right now (503).
+        ProofError::Busy => Error::Unavailable(e.message().into()),
+        _ => Error::InvalidDpopProof(e.message()),
     }
 }
 

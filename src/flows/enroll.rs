@@ -69,7 +69,7 @@ pub async fn redeem(
         return Err(unknown());
     }
     // Check the name and channels before spending the code on them.
-    super::provision::check_device(state, name, channels)?;
+    super::provision::check_device(state, name, channels).await?;
     let counted = limits::attempt(
         state,
         limits::keys::enroll_address(ip),

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::limits;
 use crate::audit::{event, kind};
+use crate::auth::dpop::UnspentProof;
 use crate::auth::password::Password;
 use crate::auth::secrets::{digest_secret, new_id, new_secret, random_below};
 use crate::domain::{BindingCode, ChannelList, LoginContext, Username};
@@ -22,8 +23,10 @@ pub struct LoginAttempt {
     pub username: String,
     pub password: String,
     pub context: LoginContext,
-    /// Thumbprint of the DPoP key that came with the request: only a proof from it redeems.
-    pub dpop_jkt: Option<String>,
+    /// The DPoP proof that came with the request, checked but not yet spent: it is spent only
+    /// once the password is right, so guesses cannot fill the replay cache. Only a proof from
+    /// its key redeems the approval.
+    pub dpop: Option<UnspentProof>,
 }
 
 /// A pending approval, as the client app is told about it.
@@ -73,6 +76,8 @@ pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<Logi
     };
     per_name.reset(state).await?;
     per_ip.refund(state).await?;
+    // Single use from here on: a replay of this proof is refused even with the password.
+    let dpop_jkt = super::dpop::spend(state, attempt.dpop)?;
     refuse_if_muted(state, &user, &attempt.context).await?;
     let devices = active_devices(state, &user).await?;
     if devices.is_empty() {
@@ -98,7 +103,7 @@ pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<Logi
         decided_at: None,
         decided_by: None,
         last_polled_at: None,
-        dpop_jkt: attempt.dpop_jkt,
+        dpop_jkt,
         factor: "push".into(),
     };
     if let ApprovalSlot::Full { earliest_expiry } = state

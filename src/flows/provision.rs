@@ -98,7 +98,7 @@ pub async fn add_device(
     name: &str,
     channels: &ChannelList,
 ) -> Result<ProvisionedDevice> {
-    check_device(state, name, channels)?;
+    check_device(state, name, channels).await?;
     let user = state
         .store
         .user_by_name(username.as_str())
@@ -108,8 +108,10 @@ pub async fn add_device(
 }
 
 /// Checks a device name (1–64 printable characters) and that every channel names a provider
-/// this server has configured, with an acceptable address.
-pub fn check_device(state: &AppState, name: &str, channels: &ChannelList) -> Result<()> {
+/// this server has configured, with an acceptable address that leads somewhere nod may call:
+/// a webhook URL may not reach internal addresses (unless `notify.allow_private_addresses`),
+/// whoever pairs the device — the phone, or the operator's `nod device add`.
+pub async fn check_device(state: &AppState, name: &str, channels: &ChannelList) -> Result<()> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(Error::InvalidRequest(
@@ -119,7 +121,8 @@ pub fn check_device(state: &AppState, name: &str, channels: &ChannelList) -> Res
     for channel in channels.iter() {
         state
             .notifiers
-            .check(channel)
+            .check_reachable(channel)
+            .await
             .map_err(Error::InvalidRequest)?;
     }
     Ok(())

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::approval::current_state;
 use crate::audit::{event, kind};
+use crate::auth::dpop::UnspentProof;
 use crate::auth::secrets::{digest_secret, new_id, new_secret};
 use crate::auth::tokens::{AccessGrant, IssuedToken, mint};
 use crate::clock::duration_ms;
@@ -48,21 +49,52 @@ pub async fn redeem_ciba(
     wait: Duration,
     dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse> {
-    let mut approval = state
+    let approval = find_approval(state, auth_req_id).await?;
+    check_key(&approval, dpop_jkt)?;
+    wait_and_redeem(state, approval, wait, dpop_jkt).await
+}
+
+/// [`redeem_ciba`] for a request whose DPoP proof is checked but not yet spent: it is spent
+/// only once `auth_req_id` names a real login that the proof's key may redeem, so made-up ids
+/// cannot fill the replay cache.
+pub async fn redeem_ciba_with_proof(
+    state: &AppState,
+    auth_req_id: &str,
+    wait: Duration,
+    proof: Option<UnspentProof>,
+) -> Result<TokenResponse> {
+    let approval = find_approval(state, auth_req_id).await?;
+    check_key(&approval, proof.as_ref().map(UnspentProof::jkt))?;
+    let dpop_jkt = super::dpop::spend(state, proof)?;
+    wait_and_redeem(state, approval, wait, dpop_jkt.as_deref()).await
+}
+
+async fn find_approval(state: &AppState, auth_req_id: &str) -> Result<Approval> {
+    state
         .store
         .approval_by_req_hash(&digest_secret(auth_req_id))
         .await?
-        .ok_or(Error::InvalidGrant("unknown auth_req_id"))?;
-    // Before anything else (even a poll is recorded): a leaked auth_req_id without the key
-    // gets nothing and changes nothing for the rightful client.
-    if let Some(bound) = approval.dpop_jkt.as_deref()
-        && dpop_jkt != Some(bound)
-    {
-        return Err(Error::InvalidGrant(
-            "this auth_req_id is bound to a DPoP key; send a proof from it",
-        ));
-    }
+        .ok_or(Error::InvalidGrant("unknown auth_req_id"))
+}
 
+/// Before anything else (even a poll is recorded): a leaked auth_req_id without the key gets
+/// nothing and changes nothing for the rightful client.
+fn check_key(approval: &Approval, dpop_jkt: Option<&str>) -> Result<()> {
+    match approval.dpop_jkt.as_deref() {
+        Some(bound) if dpop_jkt != Some(bound) => Err(Error::InvalidGrant(
+            "this auth_req_id is bound to a DPoP key; send a proof from it",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The long-poll on a found approval whose key was checked.
+async fn wait_and_redeem(
+    state: &AppState,
+    mut approval: Approval,
+    wait: Duration,
+    dpop_jkt: Option<&str>,
+) -> Result<TokenResponse> {
     // Subscribe before reading the state, so a decision landing in between still wakes us.
     let notify = state.wakeups.subscribe(&approval.id);
     let deadline = tokio::time::Instant::now() + wait;

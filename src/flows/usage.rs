@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::audit::{event, kind};
-use crate::auth::dpop::{ProofTarget, short_jkt};
+use crate::auth::dpop::{ProofError, ProofTarget, short_jkt};
 use crate::auth::sessions::Standing;
 use crate::auth::tokens::AccessClaims;
 use crate::error::{Error, Result};
@@ -153,6 +153,9 @@ async fn check_binding(
             };
             match state.dpop.check(proof, &target, now.div_euclid(1000)) {
                 Ok(_) => return Ok(()),
+                // nod cannot remember one more proof just now: not the holder's fault, and
+                // nothing for the owner's feed; the proxy answers 5xx and the client retries.
+                Err(e @ ProofError::Busy) => return Err(Error::Unavailable(e.message().into())),
                 Err(e) => e.message(),
             }
         }

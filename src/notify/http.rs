@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use super::NotifyError;
+use super::address_guard::{AddressGuard, GuardedResolver, refused_in};
 
 /// Builds the one client every provider uses: rustls, HTTP/2 when offered, and a whole-request
 /// timeout equal to the registry's per-call timeout.
@@ -19,9 +20,32 @@ pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
+/// The client for addresses users chose (webhooks): like [`client`], but it follows no
+/// redirect (a redirect is another address, unchecked), and unless the guard allows everything
+/// it connects only to addresses its resolver checked, and never through a proxy (which would
+/// resolve and connect on its own).
+pub fn guarded_client(timeout: Duration, guard: AddressGuard) -> anyhow::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
+        .user_agent(concat!("nod/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none());
+    let builder = if guard.allows_everything() {
+        builder
+    } else {
+        builder.no_proxy().dns_resolver(GuardedResolver(guard))
+    };
+    Ok(builder.build()?)
+}
+
 /// A transport failure: always temporary. `reqwest::Error`'s `Display` includes the URL (which
 /// may carry a secret, e.g. a webhook URL with a token in it), so only its kind is reported.
 pub fn transport_error(provider: &str, e: &reqwest::Error) -> NotifyError {
+    // Refused by the address guard: retrying will not help, and the feed says why.
+    if let Some(refused) = refused_in(e) {
+        return NotifyError::Permanent(format!("{provider}: {refused}"));
+    }
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

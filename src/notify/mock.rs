@@ -1,8 +1,9 @@
 //! The `mock` provider, for test suites: keeps every notification in memory, readable from Rust
 //! (`MockNotifier::next_for`) and, when `notify.test_endpoint = true`, over HTTP at
-//! `GET /v1/test/notifications?username=`.
+//! `GET /v1/test/notifications?username=&since=&wait=` (which can wait for the next one).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +20,9 @@ const CAPACITY: usize = 10_000;
 /// A captured notification, as test suites read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SentNotification {
+    /// Position in the order of capture, from 1, never reused: pass the last one seen as
+    /// `since` to get (or wait for) only later ones.
+    pub seq: u64,
     pub device_id: String,
     pub username: String,
     pub approval_id: String,
@@ -32,12 +36,16 @@ pub struct SentNotification {
 pub struct MockNotifier {
     state: Mutex<MockState>,
     arrived: Notify,
+    /// Callers of `wait_for` parked right now (tests wait on this, not on a sleep).
+    waiting: AtomicUsize,
     clock: Arc<dyn Clock>,
 }
 
 #[derive(Debug, Default)]
 struct MockState {
     sent: Vec<SentNotification>,
+    /// The `seq` of the last capture.
+    last_seq: u64,
     /// Per username, how many notifications `next_for` has handed out.
     taken: HashMap<String, usize>,
 }
@@ -48,6 +56,7 @@ impl MockNotifier {
         MockNotifier {
             state: Mutex::default(),
             arrived: Notify::new(),
+            waiting: AtomicUsize::new(0),
             clock,
         }
     }
@@ -61,6 +70,38 @@ impl MockNotifier {
             .filter(|n| username.is_none_or(|u| n.username == u))
             .cloned()
             .collect()
+    }
+
+    /// What was captured for `username` (or for everyone) after `since` (a `seq`), oldest
+    /// first; when there is nothing yet, waits up to `timeout` for the first to arrive. Empty
+    /// only when nothing came in time.
+    pub async fn wait_for(
+        &self,
+        username: Option<&str>,
+        since: u64,
+        timeout: Duration,
+    ) -> Vec<SentNotification> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let _parked = Parked::on(&self.waiting);
+        loop {
+            // Registered before the read, so a capture landing in between still wakes us.
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let found: Vec<_> = self
+                .sent(username)
+                .into_iter()
+                .filter(|n| n.seq > since)
+                .collect();
+            if !found.is_empty() || tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return found;
+            }
+        }
+    }
+
+    /// How many callers `wait_for` is holding right now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 
     /// The next notification for `username` not yet handed out by this method, waiting up to
@@ -118,7 +159,10 @@ impl Notifier for MockNotifier {
                 state.sent.remove(0);
                 state.taken.clear();
             }
+            state.last_seq += 1;
+            let seq = state.last_seq;
             state.sent.push(SentNotification {
+                seq,
                 device_id: note.device_id.clone(),
                 username: note.username.clone(),
                 approval_id: note.approval_id.clone(),
@@ -129,5 +173,21 @@ impl Notifier for MockNotifier {
         }
         self.arrived.notify_waiters();
         Ok(())
+    }
+}
+
+/// Counts a parked `wait_for` caller for as long as it lives (also when its future is dropped).
+struct Parked<'a>(&'a AtomicUsize);
+
+impl<'a> Parked<'a> {
+    fn on(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Parked(counter)
+    }
+}
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }

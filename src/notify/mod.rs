@@ -3,6 +3,7 @@
 //! channels in order, the per-call timeout, bounded retries on temporary failures, and falling
 //! through to the next channel. The HTTP providers share one `reqwest::Client` (see `http`).
 
+pub mod address_guard;
 pub mod fcm;
 mod http;
 mod log;
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 use crate::domain::LoginContext;
 
+pub use address_guard::AddressGuard;
 pub use fcm::FcmNotifier;
 pub use log::LogNotifier;
 pub use mock::MockNotifier;
@@ -64,6 +66,13 @@ pub trait Notifier: Send + Sync + 'static {
     /// Whether a channel address is acceptable for this provider (checked when a device is
     /// added, so a typo fails then, not at the first login).
     fn check_address(&self, address: Option<&str>) -> Result<(), String>;
+
+    /// Whether the place an address leads to may be reached (checked when a device is added,
+    /// after `check_address`): for addresses that are URLs, the address guard's rule on the
+    /// addresses the host resolves to now. Most providers' addresses are not places.
+    async fn check_destination(&self, _address: Option<&str>) -> Result<(), String> {
+        Ok(())
+    }
 
     /// Delivers one notification to `address`.
     async fn send(&self, note: &Notification, address: Option<&str>) -> Result<(), NotifyError>;

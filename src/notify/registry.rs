@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    FcmNotifier, LogNotifier, MockNotifier, Notification, Notifier, NotifyError, NtfyNotifier,
-    TwilioNotifier, WebhookNotifier, http,
+    AddressGuard, FcmNotifier, LogNotifier, MockNotifier, Notification, Notifier, NotifyError,
+    NtfyNotifier, TwilioNotifier, WebhookNotifier, http,
 };
 use crate::clock::Clock;
 use crate::config::NotifySettings;
@@ -82,9 +82,11 @@ impl Registry {
         };
         let client = http::client(settings.timeout.0)?;
         if settings.webhook.enabled {
+            let guard = AddressGuard::new(settings.allow_private_addresses);
             registry.register(Arc::new(WebhookNotifier::new(
                 &settings.webhook,
-                client.clone(),
+                http::guarded_client(settings.timeout.0, guard)?,
+                guard,
                 clock.clone(),
             )));
         }
@@ -139,6 +141,16 @@ impl Registry {
             }
         })?;
         provider.check_address(channel.address.as_deref())
+    }
+
+    /// [`Registry::check`], then whether the channel's address leads somewhere nod may call
+    /// (a user-supplied URL may not reach internal addresses; src/notify/address_guard.rs).
+    pub async fn check_reachable(&self, channel: &Channel) -> Result<(), String> {
+        self.check(channel)?;
+        match self.providers.get(channel.provider.as_str()) {
+            Some(provider) => provider.check_destination(channel.address.as_deref()).await,
+            None => Ok(()),
+        }
     }
 
     /// Tries each channel in order until one delivers, retrying temporary failures within the

@@ -3,6 +3,10 @@
 //! Stripe (<https://docs.stripe.com/webhooks#verify-manually>) and GitHub
 //! (<https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries>), so
 //! receivers can verify the sender and refuse replays. docs/webhooks.md shows the verification.
+//!
+//! The URL is the user's choice, so it passes the address guard (src/notify/address_guard.rs)
+//! at pairing and again at each send, on the addresses it resolves to; redirects are not
+//! followed.
 
 use std::sync::Arc;
 
@@ -10,6 +14,7 @@ use async_trait::async_trait;
 use aws_lc_rs::hmac;
 use serde_json::json;
 
+use super::address_guard::AddressGuard;
 use super::http::{status_error, transport_error};
 use super::{Notification, Notifier, NotifyError};
 use crate::auth::secrets::hex;
@@ -22,16 +27,25 @@ pub const SIGNATURE_HEADER: &str = "Nod-Signature";
 /// Signs and posts approvals to receivers' URLs.
 pub struct WebhookNotifier {
     key: hmac::Key,
+    /// Built with the same guard (`http::guarded_client`): it checks resolved names.
     client: reqwest::Client,
+    guard: AddressGuard,
     clock: Arc<dyn Clock>,
 }
 
 impl WebhookNotifier {
-    /// A webhook sender using `settings.secret` as the HMAC key.
-    pub fn new(settings: &WebhookSettings, client: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
+    /// A webhook sender using `settings.secret` as the HMAC key, sending through `client`,
+    /// which must be `http::guarded_client` with the same `guard`.
+    pub fn new(
+        settings: &WebhookSettings,
+        client: reqwest::Client,
+        guard: AddressGuard,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         WebhookNotifier {
             key: hmac::Key::new(hmac::HMAC_SHA256, settings.secret.expose().as_bytes()),
             client,
+            guard,
             clock,
         }
     }
@@ -76,8 +90,23 @@ impl Notifier for WebhookNotifier {
         }
     }
 
+    async fn check_destination(&self, address: Option<&str>) -> Result<(), String> {
+        let address = address.ok_or("webhook needs a URL: webhook=https://…")?;
+        self.guard
+            .check_url(address)
+            .await
+            .map_err(|why| format!("webhook address refused: {why}"))
+    }
+
     async fn send(&self, note: &Notification, address: Option<&str>) -> Result<(), NotifyError> {
-        let url = address.ok_or_else(|| NotifyError::Permanent("webhook: no URL".into()))?;
+        let address = address.ok_or_else(|| NotifyError::Permanent("webhook: no URL".into()))?;
+        let url = url::Url::parse(address)
+            .map_err(|_| NotifyError::Permanent("webhook: the address is not a URL".into()))?;
+        // A host that is an IP address is not resolved, so the client's resolver never sees
+        // it: check it here. Names are checked on what they resolve to, at connect time.
+        self.guard
+            .check_literal(&url)
+            .map_err(|refused| NotifyError::Permanent(format!("webhook: {refused}")))?;
         let body = serde_json::to_vec(&payload(note))
             .map_err(|e| NotifyError::Permanent(format!("webhook: {e}")))?;
         let now = self.clock.now_ms().div_euclid(1000);

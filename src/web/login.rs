@@ -146,7 +146,7 @@ async fn submit(
         username: form.username,
         password: form.password,
         context,
-        dpop_jkt: None,
+        dpop: None,
     };
     match start_login(&state, attempt).await {
         Ok(started) => {

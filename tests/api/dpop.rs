@@ -500,6 +500,107 @@ async fn with_nonces_on_a_proof_without_the_server_nonce_gets_use_dpop_nonce() {
     assert!(retry.headers().contains_key("dpop-nonce"));
 }
 
+/// An app whose replay cache holds `capacity` proofs, with room for many pending logins and
+/// many wrong passwords (so the limits do not answer first).
+async fn spawn_small_replay_cache(capacity: usize) -> TestApp {
+    spawn_app_with(|s| {
+        s.tokens.dpop_replay_cache = capacity;
+        s.approvals.max_pending = 50;
+        s.limits.password_max_failures = 1000;
+        s.limits.ip_max_failures = 1000;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_captured_login_proof_replayed_after_a_flood_of_proofs_is_refused() {
+    let app = spawn_small_replay_cache(4).await;
+    app.user_with_phone("alice").await;
+    let alice = ClientKey::new(SigningAlgorithm::ES256);
+    let captured = app.proof_for(&alice, "/v1/login");
+    assert_eq!(
+        app.login_with_proof("alice", Some(captured.clone()))
+            .await
+            .status(),
+        202
+    );
+
+    // Without the password, a client floods /v1/login with proofs of its own.
+    let mallory = ClientKey::new(SigningAlgorithm::ES256);
+    for i in 0..20 {
+        let response = app
+            .client
+            .post(app.url("/v1/login"))
+            .header("dpop", app.proof_for(&mallory, "/v1/login"))
+            .json(&json!({"username": format!("nobody{i}"), "password": "guess"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+
+    let replay = app.login_with_proof("alice", Some(captured)).await;
+    assert_eq!(replay.status(), 400);
+    assert_eq!(error_code(replay).await, "invalid_dpop_proof");
+}
+
+#[tokio::test]
+async fn a_full_replay_cache_refuses_new_proofs_with_503_and_forgets_none_before_its_window_ends() {
+    let app = spawn_small_replay_cache(3).await;
+    app.user_with_phone("alice").await;
+    let key = ClientKey::new(SigningAlgorithm::EdDSA);
+    let first = app.proof_for(&key, "/v1/login");
+    assert_eq!(
+        app.login_with_proof("alice", Some(first.clone()))
+            .await
+            .status(),
+        202
+    );
+    for _ in 0..2 {
+        let proof = app.proof_for(&key, "/v1/login");
+        assert_eq!(
+            app.login_with_proof("alice", Some(proof)).await.status(),
+            202
+        );
+    }
+
+    // Full of live proofs: a new one is refused, not let in at the price of an old one.
+    let refused = app
+        .login_with_proof("alice", Some(app.proof_for(&key, "/v1/login")))
+        .await;
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(error_code(refused).await, "temporarily_unavailable");
+    let replay = app.login_with_proof("alice", Some(first)).await;
+    assert_eq!(error_code(replay).await, "invalid_dpop_proof");
+
+    // Once the proofs' window has passed, they are forgotten and new proofs are taken again.
+    let window = app.state.settings.tokens.dpop_proof_window.0;
+    app.clock
+        .advance(window * 2 + std::time::Duration::from_secs(1));
+    let later = app
+        .login_with_proof("alice", Some(app.proof_for(&key, "/v1/login")))
+        .await;
+    assert_eq!(later.status(), 202);
+}
+
+#[tokio::test]
+async fn proofs_sent_with_made_up_auth_req_ids_are_not_remembered() {
+    let app = spawn_small_replay_cache(4).await;
+    let phone = app.user_with_phone("alice").await;
+    let mallory = ClientKey::new(SigningAlgorithm::ES256);
+
+    for i in 0..20 {
+        let id = format!("made-up-{i}");
+        let response = app.redeem_with(&id, Some(&mallory)).await;
+        assert_eq!(error_code(response).await, "invalid_grant");
+    }
+
+    assert_eq!(app.state.dpop.remembered(), 0);
+    let key = ClientKey::new(SigningAlgorithm::ES256);
+    assert_eq!(app.bound_sign_in(&phone, &key).await["token_type"], "DPoP");
+}
+
 /// Not a test: the per-request cost of DPoP on `/v1/verify`, next to a bearer token, for
 /// docs/benchmarks.md. Proofs are made before the clock starts (a client makes its own).
 ///   cargo test --release --test api -- --ignored --nocapture dpop_verify_cost

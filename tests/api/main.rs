@@ -19,6 +19,7 @@ mod feed;
 mod keys;
 mod limits;
 mod login;
+mod mock_endpoint;
 mod notify;
 mod openapi;
 mod operator;

@@ -407,3 +407,37 @@ async fn expired_and_unknown_links_show_clear_pages() {
             .starts_with("text/html")
     );
 }
+
+#[tokio::test]
+async fn pairing_in_the_browser_with_a_webhook_to_an_internal_address_is_refused() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.notify.webhook.enabled = true;
+        s.notify.webhook.secret = nod::config::Secret::new("whsec_pages");
+        s.notify.allow_private_addresses = false;
+    })
+    .await;
+    app.add_user("alice").await;
+    let code = create_link(&app.state, &Username::parse("alice").unwrap())
+        .await
+        .unwrap()
+        .code;
+    let (cookie, field, _) = open_form(&app, &code).await;
+
+    let refused = post_form(
+        &app,
+        &code,
+        Some(&cookie),
+        &[
+            ("csrf", field.as_str()),
+            ("name", "phone"),
+            ("channel", "webhook"),
+            ("address", "http://169.254.169.254/latest/meta-data"),
+        ],
+    )
+    .await;
+
+    assert_eq!(refused.status(), 400);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("link-local"), "{page}");
+    assert!(app.state.store.list_devices(None).await.unwrap().is_empty());
+}

@@ -19,7 +19,11 @@
 //! Replay: each accepted proof's `jti` (per key) is remembered until its `iat` window has passed,
 //! in a bounded in-memory cache. The cache is per instance: behind a load balancer spreading one
 //! client's requests over several nod instances, a proof could be replayed once per instance
-//! within its window (docs/dpop.md). When the cache is full the oldest entries go first.
+//! within its window (docs/dpop.md). A live entry is never dropped to make room: when the cache is
+//! full of them a new proof is refused as [`ProofError::Busy`] (answered 503), since forgetting
+//! one would let it be replayed. Callers that must not let unauthenticated clients fill the
+//! cache check a proof first ([`ProofChecker::inspect`]) and spend it only once the request has
+//! proved itself ([`ProofChecker::spend`]).
 
 mod nonce;
 mod replay;
@@ -36,7 +40,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
 pub use nonce::NonceIssuer;
-use replay::ReplayCache;
+use replay::{Refused, ReplayCache};
 
 /// The `typ` of a DPoP proof (RFC 9449 §4.2).
 pub const PROOF_TYP: &str = "dpop+jwt";
@@ -70,6 +74,8 @@ pub enum ProofError {
     WrongKey,
     Replayed,
     NonceRequired,
+    /// The replay cache is full of proofs still inside their window: try again later.
+    Busy,
 }
 
 impl ProofError {
@@ -91,6 +97,7 @@ impl ProofError {
             }
             ProofError::Replayed => "the DPoP proof was already used",
             ProofError::NonceRequired => "the DPoP proof must carry the nonce nod issued",
+            ProofError::Busy => "too many recent DPoP proofs to remember another; retry shortly",
         }
     }
 }
@@ -116,6 +123,23 @@ pub struct ProofTarget<'a> {
     pub expected_jkt: Option<&'a str>,
     /// When set, the proof must carry a `nonce` these issued and still accept.
     pub nonces: Option<&'a NonceIssuer>,
+}
+
+/// A proof that passed every check but the replay check; [`ProofChecker::spend`] uses it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnspentProof {
+    jkt: String,
+    /// `<jkt>:<jti>`.
+    replay_key: String,
+    /// The last second the proof's `iat` window accepts it.
+    forget_at: i64,
+}
+
+impl UnspentProof {
+    /// The RFC 7638 SHA-256 thumbprint of the proof's key, base64url.
+    pub fn jkt(&self) -> &str {
+        &self.jkt
+    }
 }
 
 /// An accepted proof.
@@ -162,6 +186,19 @@ impl ProofChecker {
         target: &ProofTarget<'_>,
         now_secs: i64,
     ) -> Result<ValidProof, ProofError> {
+        let unspent = self.inspect(proof, target, now_secs)?;
+        self.spend(unspent, now_secs)
+    }
+
+    /// Every check but the replay check: the proof is good, but not yet used up. Only
+    /// [`ProofChecker::spend`] makes it count, so a caller can first make sure the request is
+    /// otherwise genuine (a right password) and keep strangers' proofs out of the cache.
+    pub fn inspect(
+        &self,
+        proof: &str,
+        target: &ProofTarget<'_>,
+        now_secs: i64,
+    ) -> Result<UnspentProof, ProofError> {
         if proof.len() > MAX_PROOF_BYTES {
             return Err(ProofError::TooLarge);
         }
@@ -197,18 +234,25 @@ impl ProofChecker {
         {
             return Err(ProofError::NonceRequired);
         }
-        // Last: only a proof good in every other way spends its jti.
-        let key = format!("{jkt}:{}", claims.jti);
-        let forget_at = claims.iat.saturating_add(self.window_secs);
-        if !self
-            .replay
+        Ok(UnspentProof {
+            replay_key: format!("{jkt}:{}", claims.jti),
+            forget_at: claims.iat.saturating_add(self.window_secs),
+            jkt,
+        })
+    }
+
+    /// Uses up an inspected proof: from now on until its window ends, it is a replay. Refused
+    /// when it was already spent, or when the cache is full of proofs still inside their window.
+    pub fn spend(&self, proof: UnspentProof, now_secs: i64) -> Result<ValidProof, ProofError> {
+        self.replay
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, forget_at, now_secs)
-        {
-            return Err(ProofError::Replayed);
-        }
-        Ok(ValidProof { jkt })
+            .insert(proof.replay_key, proof.forget_at, now_secs)
+            .map_err(|refused| match refused {
+                Refused::Replayed => ProofError::Replayed,
+                Refused::Full => ProofError::Busy,
+            })?;
+        Ok(ValidProof { jkt: proof.jkt })
     }
 
     /// Proofs currently remembered, for tests.

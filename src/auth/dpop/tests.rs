@@ -203,3 +203,38 @@ fn a_nonce_is_needed_when_nonces_are_on_and_lasts_two_periods() -> anyhow::Resul
     }
     Ok(())
 }
+
+#[test]
+fn a_full_replay_cache_refuses_a_new_proof_and_keeps_refusing_the_old_ones() -> anyhow::Result<()> {
+    let k = key(SigningAlgorithm::ES256)?;
+    let checker = ProofChecker::new(60, 2);
+    let first = proof(&k, claims("a"))?;
+    checker.check(&first, &target(), NOW)?;
+    checker.check(&proof(&k, claims("b"))?, &target(), NOW)?;
+
+    assert_eq!(
+        checker.check(&proof(&k, claims("c"))?, &target(), NOW + 30),
+        Err(ProofError::Busy)
+    );
+    assert_eq!(
+        checker.check(&first, &target(), NOW + 59),
+        Err(ProofError::Replayed)
+    );
+    Ok(())
+}
+
+#[test]
+fn an_inspected_proof_is_used_up_only_when_spent() -> anyhow::Result<()> {
+    let k = key(SigningAlgorithm::EdDSA)?;
+    let checker = ProofChecker::new(60, 100);
+    let p = proof(&k, claims("later"))?;
+
+    let looked_at = checker.inspect(&p, &target(), NOW)?;
+    assert_eq!(checker.remembered(), 0);
+    let again = checker.inspect(&p, &target(), NOW)?;
+    let spent = checker.spend(looked_at, NOW)?;
+    assert_eq!(spent.jkt, again.jkt());
+    assert_eq!(checker.spend(again, NOW), Err(ProofError::Replayed));
+    assert_eq!(checker.check(&p, &target(), NOW), Err(ProofError::Replayed));
+    Ok(())
+}
