@@ -232,12 +232,14 @@ mod tests {
         list.iter().filter_map(|r| r.parse().ok()).collect()
     }
 
+    /// (peer, X-Forwarded-For lines, trusted, expected client, why)
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [ProxyRange], &'a str, &'a str);
+
     #[test]
     fn the_client_address_is_the_right_most_hop_no_trusted_proxy_vouches_for() {
         let proxies = ranges(&["10.0.0.1", "10.0.0.2"]);
         let cluster = ranges(&["10.0.0.0/8", "fd00::/8"]);
-        // (peer, X-Forwarded-For lines, trusted, expected client, why)
-        let cases: &[(&str, &[&str], &[ProxyRange], &str, &str)] = &[
+        let cases: &[Case] = &[
             (
                 "198.51.100.1",
                 &["203.0.113.9"],
