@@ -41,15 +41,32 @@ struct ApiQuery<T>(T);
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct FeedParams {
-    /// Page size, 1 to 200 (default 50). Ignored by the stream.
+    /// Page size, 1 to 200 (default 50; empty is the default). Ignored by the stream.
+    #[param(pattern = "^(\\+?0*([1-9][0-9]?|1[0-9][0-9]|200))?$")]
     limit: Option<String>,
     /// The `next` cursor of the previous page. Ignored by the stream.
     before: Option<String>,
-    /// Only events of this kind (`approved`, `token_used`, …).
+    /// Only events of this kind (`approved`, `token_used`, …); empty for any.
+    #[param(value_type = Option<KindParam>, inline)]
     kind: Option<String>,
     /// Only events of this session.
     sid: Option<String>,
 }
+
+/// The schema of `kind`: an event kind, or empty for any. Only describes the parameter.
+struct KindParam;
+
+impl utoipa::PartialSchema for KindParam {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let kinds = std::iter::once("").chain(crate::audit::kind::ALL.iter().copied());
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(kinds))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for KindParam {}
 
 /// The user's events, newest first, a page at a time.
 #[utoipa::path(
@@ -89,7 +106,7 @@ async fn list_feed(
     security(("device" = [])),
     params(
         FeedParams,
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^[0-9]{0,18}$", description = "Resume after this event id"),
     ),
     responses(
         (status = 200, description = "An event stream; each `data` is one event", content_type = "text/event-stream", body = EventView),

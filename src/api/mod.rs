@@ -37,7 +37,8 @@ use crate::state::AppState;
 /// The whole HTTP surface of nod.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    let (router, document) = documented_routes(settings.notify.test_endpoint).split_for_parts();
+    let (router, mut document) = documented_routes(settings.notify.test_endpoint).split_for_parts();
+    openapi::document_body_answers(&mut document);
     // Rendering cannot fail for a document of plain strings and maps; an empty body would show
     // up in the tests at once.
     let json = document.to_json().unwrap_or_default();
@@ -90,7 +91,9 @@ pub fn documented_routes(test_endpoint: bool) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of the API as configured (with the test endpoint or without).
 pub fn openapi_document(test_endpoint: bool) -> utoipa::openapi::OpenApi {
-    documented_routes(test_endpoint).into_openapi()
+    let mut document = documented_routes(test_endpoint).into_openapi();
+    openapi::document_body_answers(&mut document);
+    document
 }
 
 /// The span of one request: method and route pattern only. The raw URI is never logged, since
