@@ -675,4 +675,12 @@ fn the_request_schemas_require_what_the_server_requires() {
     let kinds = kind["enum"].as_array().expect("kind is an enum");
     assert!(kinds.iter().any(|k| k == "token_used") && kinds.iter().any(|k| k == ""));
     assert!(parameter_schema(&document, "get", "/v1/device/feed", "limit")["pattern"].is_string());
+    // The stream has no pages: it takes no page size or cursor, so none is documented.
+    let stream = &document["paths"]["/v1/device/feed/stream"]["get"]["parameters"];
+    for name in ["limit", "before"] {
+        assert!(
+            !stream.as_array().unwrap().iter().any(|p| p["name"] == name),
+            "the stream documents `{name}`, which it ignores"
+        );
+    }
 }
