@@ -70,15 +70,17 @@ access_token=$(curl -sf -X POST "$base/v1/token" \
   -d auth_req_id="$(jq -r .auth_req_id <<< "$login")" | jq -re .access_token)
 
 failed=0
+config="$PWD/scripts/schemathesis.toml"
 # One schemathesis run over the operations its arguments select; `budget` seconds at most.
 fuzz() {
   local name=$1 budget=$2
   shift 2
   echo "== schemathesis: $name"
   local status=0
-  timeout --kill-after=10 "$budget" "$venv/bin/st" --config-file scripts/schemathesis.toml \
+  # From the scratch directory: schemathesis keeps a crash cache in `.schemathesis/` there.
+  (cd "$work" && timeout --kill-after=10 "$budget" "$venv/bin/st" --config-file "$config" \
     run "$base/openapi.json" --checks all --max-examples "$examples" --max-failures 20 \
-    --workers 2 --seed 1 --request-timeout 10 --no-color "$@" > "$work/$name.log" 2>&1 \
+    --workers 2 --seed 1 --request-timeout 10 --no-color "$@") > "$work/$name.log" 2>&1 \
     || status=$?
   if [ "$status" -ne 0 ]; then
     cat "$work/$name.log"
