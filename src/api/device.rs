@@ -49,11 +49,29 @@ async fn list_approvals(
 }
 
 /// `decision` is `approve` (with the `binding_code` shown on the login screen), `deny` or
-/// `fraud`.
-#[derive(Deserialize, ToSchema)]
+/// `fraud`. Read loosely, so that each mistake gets a message of ours; [`DecisionRequest`] is
+/// what the document says.
+#[derive(Deserialize)]
 struct DecisionBody {
     decision: String,
     binding_code: Option<String>,
+}
+
+// Only describes the body in the document; the handler reads `DecisionBody`.
+/// A decision: approve with the number the login screen shows, deny, or report fraud.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "decision", rename_all = "lowercase")]
+#[allow(dead_code)]
+enum DecisionRequest {
+    /// It was me: with the number the login screen shows.
+    Approve {
+        #[schema(pattern = "^\\s*[0-9]{2}\\s*$")]
+        binding_code: String,
+    },
+    /// It was me, but cancel the login.
+    Deny,
+    /// This wasn't me: deny and report.
+    Fraud,
 }
 
 /// The approval's state after the decision.
@@ -70,7 +88,7 @@ struct DecisionResult {
     tag = "device",
     security(("device" = [])),
     params(("id" = String, Path, description = "The approval id")),
-    request_body(content = DecisionBody, content_type = "application/json"),
+    request_body(content = DecisionRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Decision recorded", body = DecisionResult),
         (status = 400, description = "Malformed decision", body = ErrorBody),

@@ -22,9 +22,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// One way to reach the phone.
 #[derive(Deserialize, ToSchema)]
 struct ChannelSpec {
-    /// `ntfy`, `twilio`, `webhook`, `fcm`, … (a provider this server has configured).
+    /// `mock`, `log`, or `ntfy`, `twilio`, `webhook`, `fcm` when this server has it enabled.
+    #[schema(pattern = "^\\s*[a-z0-9]{1,32}\\s*$")]
     provider: String,
-    /// The topic, phone number, URL or registration token.
+    /// The topic, phone number, URL or registration token (at most 2048 characters).
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 2048,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     address: Option<String>,
 }
 
@@ -33,17 +40,27 @@ struct ChannelSpec {
 #[serde(untagged)]
 enum NotifyChoice {
     One(ChannelSpec),
-    Many(Vec<ChannelSpec>),
+    Many(ChannelSpecs),
 }
+
+/// Several channels, in fallthrough order: at most 8.
+#[derive(Deserialize, ToSchema)]
+#[schema(max_items = 8)]
+struct ChannelSpecs(Vec<ChannelSpec>);
 
 /// A pairing request.
 #[derive(Deserialize, ToSchema)]
 struct EnrollBody {
     /// The code of the pairing link (`nod enroll-link`).
+    #[schema(min_length = 1, max_length = 256)]
     code: String,
-    /// A name the user recognises ("Pixel 8").
+    /// A name the user recognises ("Pixel 8"): 1 to 64 characters, no control characters.
+    #[schema(
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        max_length = 64
+    )]
     name: String,
-    /// How nod reaches the phone; omitted: never pushed, the phone polls.
+    /// How nod reaches the phone (at most 8 channels); omitted: never pushed, the phone polls.
     notify: Option<NotifyChoice>,
 }
 
@@ -68,7 +85,7 @@ async fn enroll(
     let specs = match body.notify {
         None => Vec::new(),
         Some(NotifyChoice::One(spec)) => vec![spec],
-        Some(NotifyChoice::Many(specs)) => specs,
+        Some(NotifyChoice::Many(ChannelSpecs(specs))) => specs,
     };
     let channels = specs
         .into_iter()

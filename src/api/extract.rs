@@ -163,6 +163,14 @@ impl<S: Send + Sync> FromRequestParts<S> for DpopHeader {
     }
 }
 
+// Only describes the header in the document; `DpopHeader` reads it.
+/// A DPoP proof (RFC 9449 §4.2): a compact JWS, `header.payload.signature` in base64url. A
+/// header of any other shape is refused like a bad proof.
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$")]
+#[allow(dead_code)]
+pub struct DpopProof(String);
+
 /// The one `DPoP` header of a request, as text.
 pub fn dpop_proof(headers: &HeaderMap) -> Result<Option<String>, Error> {
     let mut values = headers.get_all("dpop").iter();

@@ -41,11 +41,39 @@ struct ApiQuery<T>(T);
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct FeedParams {
-    /// Page size, 1 to 200 (default 50). Ignored by the stream.
+    /// Page size, 1 to 200 (default 50; empty is the default).
+    #[param(pattern = "^(\\+?0*([1-9][0-9]?|1[0-9][0-9]|200))?$")]
     limit: Option<String>,
-    /// The `next` cursor of the previous page. Ignored by the stream.
+    /// The `next` cursor of the previous page.
     before: Option<String>,
-    /// Only events of this kind (`approved`, `token_used`, …).
+    /// Only events of this kind (`approved`, `token_used`, …); empty for any.
+    #[param(value_type = Option<KindParam>, inline)]
+    kind: Option<String>,
+    /// Only events of this session.
+    sid: Option<String>,
+}
+
+/// The schema of `kind`: an event kind, or empty for any. Only describes the parameter.
+struct KindParam;
+
+impl utoipa::PartialSchema for KindParam {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let kinds = std::iter::once("").chain(crate::audit::kind::ALL.iter().copied());
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(kinds))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for KindParam {}
+
+/// `?kind=&sid=` of the stream, which has no pages.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct StreamParams {
+    /// Only events of this kind (`approved`, `token_used`, …); empty for any.
+    #[param(value_type = Option<KindParam>, inline)]
     kind: Option<String>,
     /// Only events of this session.
     sid: Option<String>,
@@ -88,8 +116,8 @@ async fn list_feed(
     tag = "device",
     security(("device" = [])),
     params(
-        FeedParams,
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
+        StreamParams,
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^[0-9]{0,18}$", description = "Resume after this event id (empty: from now)"),
     ),
     responses(
         (status = 200, description = "An event stream; each `data` is one event", content_type = "text/event-stream", body = EventView),
@@ -103,7 +131,7 @@ async fn stream_feed(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
     headers: HeaderMap,
-    ApiQuery(params): ApiQuery<FeedParams>,
+    ApiQuery(params): ApiQuery<StreamParams>,
 ) -> Result<Response> {
     let after = last_event_id(&headers)?;
     let filter = feed::parse_filter(
@@ -132,18 +160,18 @@ async fn stream_feed(
 }
 
 /// The id a reconnecting client last received (`Last-Event-ID`): absent or empty means "from
-/// now"; anything but a non-negative integer is `400`.
+/// now"; anything but 1 to 18 digits (the ids nod sends; the document's pattern) is `400`.
 fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>> {
     let Some(value) = headers.get("last-event-id") else {
         return Ok(None);
     };
-    let text = value.to_str().map(str::trim).unwrap_or("\u{0}");
+    let text = value.to_str().unwrap_or("\u{0}");
     if text.is_empty() {
         return Ok(None);
     }
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id >= 0)
+    Some(text)
+        .filter(|t| t.len() <= 18 && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse::<i64>().ok())
         .map(Some)
         .ok_or_else(|| Error::InvalidRequest("Last-Event-ID must be an event id".into()))
 }

@@ -26,6 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// An introspection request (RFC 7662 §2.1).
 #[derive(Deserialize, ToSchema)]
 struct IntrospectParams {
+    /// The access token.
+    #[schema(value_type = String, min_length = 1)]
     token: Option<String>,
     #[allow(dead_code)] // accepted per RFC 7662; only access tokens are introspected
     token_type_hint: Option<String>,

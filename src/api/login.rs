@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiJson, ClientInfo, DpopHeader};
+use super::extract::{ApiJson, ClientInfo, DpopHeader, DpopProof};
 use crate::domain::LoginContext;
 use crate::error::Error;
 use crate::error::ErrorBody;
@@ -31,8 +31,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The login request.
 #[derive(Deserialize, ToSchema)]
 struct LoginBody {
+    /// Any text: a name that is not a user's is answered like a wrong password (`401`).
     username: String,
     password: String,
+    /// Shown on the phone with the approval ("Grafana on laptop").
     client_name: Option<String>,
 }
 
@@ -42,7 +44,7 @@ struct LoginBody {
     post,
     path = "/v1/login",
     tag = "client",
-    params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) to bind the login to the client's key")),
+    params(("DPoP" = inline(Option<DpopProof>), Header, nullable = false, description = "A DPoP proof (RFC 9449) to bind the login to the client's key")),
     request_body(content = LoginBody, content_type = "application/json"),
     responses(
         (status = 202, description = "Approval pending on the user's devices", body = LoginStarted),
@@ -87,8 +89,10 @@ async fn login(
 #[derive(Deserialize, ToSchema)]
 struct TotpBody {
     /// The `auth_req_id` of the pending login.
+    #[schema(min_length = 1, max_length = 256)]
     auth_req_id: String,
-    /// The six digits the authenticator app shows.
+    /// The six digits the authenticator app shows (spaces between them are ignored).
+    #[schema(pattern = "^[0-9]{6}$")]
     code: String,
 }
 
@@ -97,11 +101,11 @@ struct TotpBody {
     post,
     path = "/v1/login/totp",
     tag = "client",
-    params(("DPoP" = Option<String>, Header, description = "A DPoP proof, required when the login was bound to a key")),
+    params(("DPoP" = inline(Option<DpopProof>), Header, nullable = false, description = "A DPoP proof, required when the login was bound to a key")),
     request_body(content = TotpBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Approved with the code: the token response (amr pwd, otp)", body = TokenResponse),
-        (status = 400, description = "Malformed code (`invalid_request`); wrong, replayed or late code, or a login that is not pending (`invalid_grant`)", body = ErrorBody),
+        (status = 400, description = "Malformed code (`invalid_request`); wrong, replayed or late code, or a login that is not pending (`invalid_grant`); a bad DPoP proof (`invalid_dpop_proof`, `use_dpop_nonce`)", body = ErrorBody),
         (status = 429, description = "Too many wrong codes for this user", body = ErrorBody),
     )
 )]

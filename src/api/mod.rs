@@ -41,7 +41,8 @@ pub fn router(state: AppState) -> Router {
         test_endpoint: settings.notify.test_endpoint,
         metrics: settings.server.metrics.bind.is_none(),
     };
-    let (router, document) = documented_routes(surface).split_for_parts();
+    let (router, mut document) = documented_routes(surface).split_for_parts();
+    openapi::document_body_answers(&mut document);
     // Rendering cannot fail for a document of plain strings and maps; an empty body would show
     // up in the tests at once.
     let json = document.to_json().unwrap_or_default();
@@ -134,11 +135,13 @@ pub fn documented_routes(surface: Surface) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of the API as configured (with the test endpoint or without).
 pub fn openapi_document(test_endpoint: bool) -> utoipa::openapi::OpenApi {
-    documented_routes(Surface {
+    let mut document = documented_routes(Surface {
         test_endpoint,
         metrics: true,
     })
-    .into_openapi()
+    .into_openapi();
+    openapi::document_body_answers(&mut document);
+    document
 }
 
 /// The span of one request: method and route pattern only. The raw URI is never logged, since

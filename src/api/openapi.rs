@@ -11,7 +11,9 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 /// The parts of the document that belong to no single handler: info, tags, security schemes
@@ -69,6 +71,67 @@ impl Modify for SecuritySchemes {
         basic.description = Some("A resource server's name and secret".into());
         components.add_security_scheme("basic", SecurityScheme::Http(basic));
     }
+}
+
+/// The answers every operation with a request body can give before its handler runs, from the
+/// layers all of them share: the body limit (`413`), the extractors' media-type check (`415`)
+/// and their parse of the body (`400`). They are added here, once, to each such operation that
+/// does not describe them itself: as the JSON error for the API, as an HTML page for the pages.
+pub fn document_body_answers(document: &mut utoipa::openapi::OpenApi) {
+    const ANSWERS: [(&str, &str); 3] = [
+        ("400", "The body does not parse or lacks a required field"),
+        ("413", "The body is larger than `server.max_body_bytes`"),
+        (
+            "415",
+            "The body is not in a media type this operation takes (see its `Content-Type`s)",
+        ),
+    ];
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if operation.request_body.is_none() {
+                continue;
+            }
+            let page = is_page(operation);
+            for (status, description) in ANSWERS {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| {
+                        let content = if page {
+                            ("text/html", ContentBuilder::new().build())
+                        } else {
+                            (
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                    .build(),
+                            )
+                        };
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(content.0, content.1)
+                            .build()
+                            .into()
+                    });
+            }
+        }
+    }
+}
+
+/// Whether an operation is one of the HTML pages (which answer errors as pages, not JSON).
+fn is_page(operation: &Operation) -> bool {
+    operation
+        .tags
+        .as_ref()
+        .is_some_and(|tags| tags.iter().any(|t| t == "pages"))
 }
 
 /// The rendered document, shared by every request.

@@ -26,6 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// A revocation request (RFC 7009 §2.1): an access or refresh token.
 #[derive(Deserialize, ToSchema)]
 struct RevokeParams {
+    /// The access or refresh token.
+    #[schema(value_type = String, min_length = 1)]
     token: Option<String>,
     #[allow(dead_code)] // RFC 7009 allows the hint; nod tells the kinds apart itself
     token_type_hint: Option<String>,
@@ -63,7 +65,7 @@ async fn revoke_token(
     path = "/v1/logout",
     tag = "client",
     security(("bearer" = []), ("dpop" = [])),
-    params(("DPoP" = Option<String>, Header, description = "The DPoP proof, for `Authorization: DPoP`")),
+    params(("DPoP" = Option<String>, Header, nullable = false, description = "The DPoP proof, for `Authorization: DPoP` (ignored with `Bearer`)")),
     responses(
         (status = 204, description = "Session ended"),
         (status = 400, description = "Malformed or repeated DPoP header (`invalid_dpop_proof`)", body = ErrorBody),

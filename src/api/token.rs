@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{DpopHeader, FormOrJson};
+use super::extract::{DpopHeader, DpopProof, FormOrJson};
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::dpop::{current_nonce, request_key, request_proof};
 use crate::flows::token::{CIBA_GRANT, TokenResponse, redeem_ciba_with_proof, refresh};
@@ -22,9 +22,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(token))
 }
 
-/// A token request: `grant_type` is the CIBA grant (`auth_req_id`, optional `wait` seconds to
-/// long-poll) or `refresh_token` (`refresh_token`).
-#[derive(Deserialize, ToSchema)]
+/// A token request as it arrives: every field optional, so that a missing or unknown
+/// `grant_type` gets RFC 6749's own error codes rather than a parse error.
+#[derive(Deserialize)]
 struct TokenParams {
     grant_type: Option<String>,
     auth_req_id: Option<String>,
@@ -32,8 +32,53 @@ struct TokenParams {
     refresh_token: Option<String>,
 }
 
-/// `wait` arrives as a string in forms and as a number (or string) in JSON.
+// Only describes the body in the document; the handler reads `TokenParams`.
+/// A token request: one of the two grants, each with the fields it needs.
 #[derive(Deserialize, ToSchema)]
+#[serde(tag = "grant_type")]
+#[allow(dead_code)]
+enum TokenRequest {
+    /// Redeems an approved login; `wait` long-polls until the phone decides.
+    #[serde(rename = "urn:openid:params:grant-type:ciba")]
+    Ciba {
+        /// The `auth_req_id` of `/v1/login`.
+        #[schema(min_length = 1, max_length = 256)]
+        auth_req_id: String,
+        wait: Option<Wait>,
+    },
+    /// Rotates a refresh token: a new access and refresh token for the same session.
+    #[serde(rename = "refresh_token")]
+    Refresh {
+        #[schema(min_length = 1, max_length = 256)]
+        refresh_token: String,
+    },
+}
+
+// Only describes `WaitParam` in the document.
+/// Seconds to long-poll, at most `approvals.max_wait_secs` (60 by default, never more): a
+/// string in forms, a number (or string) in JSON; an empty string is 0.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Wait {
+    Number(WaitSeconds),
+    Text(WaitText),
+}
+
+/// `wait` as a number.
+#[derive(Deserialize, ToSchema)]
+#[schema(minimum = 0, maximum = 60)]
+#[allow(dead_code)]
+struct WaitSeconds(u64);
+
+/// `wait` as text: digits, or empty for 0.
+#[derive(Deserialize, ToSchema)]
+#[schema(pattern = "^\\s*\\+?0*([0-9]|[1-5][0-9]|60)?\\s*$")]
+#[allow(dead_code)]
+struct WaitText(String);
+
+/// `wait` as it arrives: a string in forms, a number (or string) in JSON.
+#[derive(Deserialize)]
 #[serde(untagged)]
 enum WaitParam {
     Number(u64),
@@ -63,15 +108,14 @@ impl WaitParam {
     post,
     path = "/v1/token",
     tag = "client",
-    params(("DPoP" = Option<String>, Header, description = "A DPoP proof; required for a login or session bound to a key")),
+    params(("DPoP" = inline(Option<DpopProof>), Header, nullable = false, description = "A DPoP proof; required for a login or session bound to a key")),
     request_body(content(
-        (TokenParams = "application/x-www-form-urlencoded"),
-        (TokenParams = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json"),
     )),
     responses(
         (status = 200, description = "Tokens issued (`Cache-Control: no-store`)", body = TokenResponse),
         (status = 400, description = "`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `invalid_request`, `unsupported_grant_type`, `invalid_dpop_proof`, `use_dpop_nonce`", body = ErrorBody),
-        (status = 415, description = "Neither a form nor JSON", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]

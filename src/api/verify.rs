@@ -30,11 +30,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "resource",
     security(("bearer" = []), ("dpop" = [])),
     params(
-        ("X-Forwarded-Method" = Option<String>, Header, description = "Method of the original request (or `X-Original-Method`)"),
-        ("X-Forwarded-Proto" = Option<String>, Header, description = "Scheme of the original request (DPoP only)"),
-        ("X-Forwarded-Host" = Option<String>, Header, description = "Host of the original request"),
-        ("X-Forwarded-Uri" = Option<String>, Header, description = "Path and query of the original request (or `X-Original-URI`)"),
-        ("DPoP" = Option<String>, Header, description = "The client's DPoP proof, for `Authorization: DPoP`"),
+        ("X-Forwarded-Method" = Option<String>, Header, nullable = false, description = "Method of the original request (or `X-Original-Method`)"),
+        ("X-Forwarded-Proto" = Option<String>, Header, nullable = false, description = "Scheme of the original request (DPoP only)"),
+        ("X-Forwarded-Host" = Option<String>, Header, nullable = false, description = "Host of the original request"),
+        ("X-Forwarded-Uri" = Option<String>, Header, nullable = false, description = "Path and query of the original request (or `X-Original-URI`)"),
+        ("DPoP" = Option<String>, Header, nullable = false, description = "The client's DPoP proof, for `Authorization: DPoP` (ignored with `Bearer`)"),
     ),
     responses(
         (status = 200, description = "Valid; the user is in `X-Auth-User`, `X-Auth-Subject` and `X-Auth-Session`"),

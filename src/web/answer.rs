@@ -10,11 +10,25 @@ use crate::error::{Error, Result};
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct AnswerForm {
     /// The form's CSRF token.
+    #[schema(nullable = false)]
     pub csrf: Option<String>,
     /// `approve`, `deny` ("it was me, cancel") or `fraud` ("this wasn't me").
+    #[schema(value_type = Button)]
     pub decision: String,
-    /// The number from the login screen (approve only).
+    /// The number from the login screen (required to approve).
+    #[schema(nullable = false, pattern = "^\\s*[0-9]{2}\\s*$")]
     pub binding_code: Option<String>,
+}
+
+// Only describes `AnswerForm::decision` in the document.
+/// The button pressed.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum Button {
+    Approve,
+    Deny,
+    Fraud,
 }
 
 impl AnswerForm {

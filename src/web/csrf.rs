@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct CsrfForm {
     /// The form's CSRF token.
+    #[schema(nullable = false)]
     pub csrf: Option<String>,
 }
 

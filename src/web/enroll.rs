@@ -74,10 +74,29 @@ async fn form(State(state): State<AppState>, Path(code): Path<String>) -> Respon
 /// What the form posts.
 #[derive(Deserialize, utoipa::ToSchema)]
 struct EnrollForm {
+    /// The form's CSRF token.
+    #[schema(nullable = false)]
     csrf: Option<String>,
+    /// A name the user recognises: 1 to 64 characters.
     name: String,
+    /// `none` (the phone polls), `ntfy`, `twilio` or `webhook` (with `address`).
+    #[schema(value_type = EnrollChannel)]
     channel: String,
+    /// The topic, phone number or URL.
+    #[schema(nullable = false)]
     address: Option<String>,
+}
+
+// Only describes `EnrollForm::channel` in the document.
+/// How the paired phone is reached.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum EnrollChannel {
+    None,
+    Ntfy,
+    Twilio,
+    Webhook,
 }
 
 /// Pairs the phone, sets the device cookie, shows the authenticator QR code.

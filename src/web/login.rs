@@ -104,6 +104,8 @@ fn login_page(
 /// What the sign-in form posts.
 #[derive(Deserialize, utoipa::ToSchema)]
 struct LoginForm {
+    /// The form's CSRF token.
+    #[schema(nullable = false)]
     csrf: Option<String>,
     username: String,
     password: String,

@@ -432,3 +432,255 @@ async fn the_documented_schemas_match_what_the_endpoints_send() {
     assert_eq!(refused.status(), 401);
     assert_conforms(&document, "ErrorBody", &refused.json().await.unwrap());
 }
+
+/// Every `(method, path, operation)` of a document.
+fn operation_items(document: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths object") {
+        for method in METHODS {
+            if let Some(operation) = item.get(method) {
+                out.push((method.to_owned(), path.clone(), operation.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// `schema` with a top-level `$ref` followed.
+fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().unwrap();
+            resolve(document, &document["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+/// The body schema of an operation for one media type, `$ref` followed.
+fn body_schema<'a>(document: &'a Value, method: &str, path: &str, media: &str) -> &'a Value {
+    let schema = &document["paths"][path][method]["requestBody"]["content"][media]["schema"];
+    assert!(schema.is_object(), "{method} {path} takes no {media} body");
+    resolve(document, schema)
+}
+
+/// The schema of a parameter of an operation, `$ref` followed.
+fn parameter_schema<'a>(document: &'a Value, method: &str, path: &str, name: &str) -> &'a Value {
+    let parameter = document["paths"][path][method]["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"));
+    resolve(document, &parameter["schema"])
+}
+
+/// Whether a schema's `type` admits `null`.
+fn admits_null(schema: &Value) -> bool {
+    match &schema["type"] {
+        Value::String(kind) => kind == "null",
+        Value::Array(kinds) => kinds.iter().any(|k| k == "null"),
+        _ => schema["oneOf"]
+            .as_array()
+            .is_some_and(|alternatives| alternatives.iter().any(admits_null)),
+    }
+}
+
+fn required(schema: &Value) -> Vec<&str> {
+    schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+#[tokio::test]
+async fn every_operation_with_a_body_documents_what_the_shared_layers_answer() {
+    // The body limit answers 413 and the extractors 415 (not a media type the operation takes)
+    // and 400 (a body that does not parse) before any handler runs, on every such operation.
+    let app = spawn_app().await;
+    let document: Value = app.get_json("/openapi.json").await;
+    let too_large = "x".repeat(app.state.settings.server.max_body_bytes + 1);
+    let mut checked = 0;
+    for (method, path, operation) in operation_items(&document) {
+        if operation.get("requestBody").is_none() {
+            continue;
+        }
+        checked += 1;
+        let responses = &operation["responses"];
+        for status in ["400", "413", "415"] {
+            assert!(
+                responses.get(status).is_some(),
+                "{} {path} does not document {status}",
+                method.to_uppercase()
+            );
+        }
+        // What the server really answers to a body in no media type it takes, and to one over
+        // the limit, is documented.
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        for (content_type, body) in [
+            ("text/plain", "x".to_owned()),
+            ("application/json", too_large.clone()),
+        ] {
+            let answer = app
+                .client
+                .request(method.clone(), app.url(&concrete_path(&path)))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = answer.status().as_u16().to_string();
+            assert!(
+                responses.get(&status).is_some(),
+                "{method} {path} answered an undocumented {status} to a {content_type} body"
+            );
+        }
+    }
+    assert!(checked >= 15, "only {checked} operations take a body");
+}
+
+#[tokio::test]
+async fn no_parameter_admits_null() {
+    // A header, query or path value is text: a schema admitting `null` invites `DPoP: null`.
+    let document = served_document();
+    for (method, path, operation) in operation_items(&document) {
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            let schema = resolve(&document, &parameter["schema"]);
+            assert!(
+                !admits_null(schema),
+                "{} {path}: parameter {} admits null",
+                method.to_uppercase(),
+                parameter["name"]
+            );
+        }
+    }
+}
+
+#[test]
+fn the_request_schemas_require_what_the_server_requires() {
+    let document = served_document();
+    let forms = ["application/x-www-form-urlencoded", "application/json"];
+
+    // RFC 7009 and RFC 7662: `token` is required, and an empty one is refused.
+    for path in ["/v1/revoke", "/v1/introspect"] {
+        for media in forms {
+            let schema = body_schema(&document, "post", path, media);
+            assert!(
+                required(schema).contains(&"token"),
+                "{path} ({media}): token optional"
+            );
+            let token = &schema["properties"]["token"];
+            assert_eq!(
+                token["minLength"], 1,
+                "{path} ({media}): empty token allowed"
+            );
+            assert!(!admits_null(token), "{path} ({media}): null token allowed");
+        }
+    }
+
+    // `/v1/token`: one of the two grants, each with what it needs; no empty `grant_type`.
+    for media in forms {
+        let schema = body_schema(&document, "post", "/v1/token", media);
+        let grants = schema["oneOf"]
+            .as_array()
+            .unwrap_or_else(|| panic!("/v1/token ({media}) is not one of the grants: {schema}"));
+        let mut seen = BTreeSet::new();
+        for grant in grants {
+            let grant = resolve(&document, grant);
+            let names = grant["properties"]["grant_type"]["enum"]
+                .as_array()
+                .expect("grant_type is an enum");
+            assert_eq!(names.len(), 1);
+            let name = names[0].as_str().unwrap();
+            let needs = match name {
+                crate::helpers::CIBA => "auth_req_id",
+                "refresh_token" => "refresh_token",
+                other => panic!("unknown grant {other}"),
+            };
+            assert!(
+                required(grant).contains(&"grant_type"),
+                "{name}: grant_type optional"
+            );
+            assert!(required(grant).contains(&needs), "{name}: {needs} optional");
+            assert_eq!(
+                grant["properties"][needs]["minLength"], 1,
+                "{name}: empty {needs}"
+            );
+            seen.insert(name.to_owned());
+        }
+        assert_eq!(seen.len(), 2, "/v1/token ({media}): {seen:?}");
+    }
+
+    // An enrolment code and a TOTP code have a shape.
+    let enroll = body_schema(&document, "post", "/v1/enroll", "application/json");
+    assert_eq!(
+        enroll["properties"]["code"]["minLength"], 1,
+        "empty enrolment code"
+    );
+    assert!(
+        enroll["properties"]["name"]["pattern"].is_string(),
+        "any device name"
+    );
+    let totp = body_schema(&document, "post", "/v1/login/totp", "application/json");
+    assert_eq!(totp["properties"]["code"]["pattern"], "^[0-9]{6}$");
+    assert_eq!(totp["properties"]["auth_req_id"]["minLength"], 1);
+
+    // A DPoP proof is a compact JWS wherever it is checked.
+    for (method, path) in [
+        ("post", "/v1/login"),
+        ("post", "/v1/login/totp"),
+        ("post", "/v1/token"),
+    ] {
+        let proof = parameter_schema(&document, method, path, "DPoP");
+        assert!(
+            proof["pattern"].as_str().is_some_and(|p| p.contains("\\.")),
+            "{path}: DPoP is any text: {proof}"
+        );
+    }
+
+    // A decision: approve needs the number; deny and fraud do not.
+    let decision = body_schema(
+        &document,
+        "post",
+        "/v1/device/approvals/{id}",
+        "application/json",
+    );
+    let choices = decision["oneOf"].as_array().expect("one of the decisions");
+    let mut decisions = BTreeSet::new();
+    for choice in choices {
+        let choice = resolve(&document, choice);
+        let name = choice["properties"]["decision"]["enum"][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            required(choice).contains(&"binding_code"),
+            name == "approve",
+            "{name}: binding_code requirement"
+        );
+        decisions.insert(name);
+    }
+    assert_eq!(
+        decisions,
+        ["approve", "deny", "fraud"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+
+    // The feed's filters: the page size and the event kinds as the server checks them.
+    let kind = parameter_schema(&document, "get", "/v1/device/feed", "kind");
+    let kinds = kind["enum"].as_array().expect("kind is an enum");
+    assert!(kinds.iter().any(|k| k == "token_used") && kinds.iter().any(|k| k == ""));
+    assert!(parameter_schema(&document, "get", "/v1/device/feed", "limit")["pattern"].is_string());
+    // The stream has no pages: it takes no page size or cursor, so none is documented.
+    let stream = &document["paths"]["/v1/device/feed/stream"]["get"]["parameters"];
+    for name in ["limit", "before"] {
+        assert!(
+            !stream.as_array().unwrap().iter().any(|p| p["name"] == name),
+            "the stream documents `{name}`, which it ignores"
+        );
+    }
+}
