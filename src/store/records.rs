@@ -1,5 +1,6 @@
-//! Plain rows as the store hands them out: the same shapes on every backend (times are Unix
-//! milliseconds, booleans are 0/1 integers, lists are JSON text).
+//! Plain rows as the store hands them out, and the small types its methods take and return:
+//! the same shapes on every backend (times are Unix milliseconds, booleans are 0/1 integers,
+//! lists are JSON text).
 
 use sqlx::FromRow;
 
@@ -210,4 +211,37 @@ pub enum LimitAttempt {
     },
     /// The key is blocked until then (Unix ms); nothing was counted.
     Blocked { until: i64 },
+}
+
+/// The outcome of asking for a new approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalSlot {
+    /// The approval was stored.
+    Created,
+    /// The user already has `max_pending` pending approvals; the earliest expires at this time.
+    Full { earliest_expiry: i64 },
+}
+
+/// Where a page of the feed starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditCursor {
+    /// Newest first, from the newest event.
+    Newest,
+    /// Newest first, ids strictly below this one.
+    Before(i64),
+    /// Oldest first, ids strictly above this one (stream catch-up).
+    After(i64),
+}
+
+/// Optional narrowing of a feed page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only this kind of event.
+    pub kind: Option<String>,
+    /// Only events of this session.
+    pub sid: Option<String>,
+    /// Only events at or after this time (Unix ms).
+    pub since: Option<i64>,
+    /// Only events before this time (Unix ms).
+    pub until: Option<i64>,
 }
