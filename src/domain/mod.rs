@@ -5,6 +5,8 @@ pub mod approval;
 pub mod binding_code;
 pub mod channel;
 pub mod context;
+pub mod factor;
+pub mod revoked_by;
 pub mod user_agent;
 pub mod username;
 
@@ -12,4 +14,6 @@ pub use approval::{ApprovalState, Decision};
 pub use binding_code::BindingCode;
 pub use channel::{Channel, ChannelList};
 pub use context::LoginContext;
+pub use factor::Factor;
+pub use revoked_by::RevokedBy;
 pub use username::Username;

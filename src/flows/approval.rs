@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::audit::{event, kind};
 use crate::domain::approval::{DecideError, decide as apply_decision};
-use crate::domain::{ApprovalState, BindingCode, Decision};
+use crate::domain::{ApprovalState, BindingCode, Decision, Factor};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Approval, Device};
@@ -25,17 +25,11 @@ pub struct PendingApproval {
 }
 
 /// The state of an approval at `now`, expiry included.
-pub fn current_state(state: &AppState, approval: &Approval, now: i64) -> Result<ApprovalState> {
-    let stored = ApprovalState::parse(&approval.state).ok_or_else(|| {
-        Error::Internal(format!(
-            "approval {} has state {}",
-            approval.id, approval.state
-        ))
-    })?;
+pub fn current_state(state: &AppState, approval: &Approval, now: i64) -> ApprovalState {
     let redeem_until = approval
         .decided_at
         .map(|t| t + crate::clock::duration_ms(state.settings.approvals.ttl.0));
-    Ok(stored.at(now, approval.expires_at, redeem_until))
+    approval.state.at(now, approval.expires_at, redeem_until)
 }
 
 /// The pending approvals of the device's user.
@@ -71,7 +65,7 @@ pub async fn decide(
         .filter(|a| a.user_id == device.user_id)
         .ok_or(Error::NotFound)?;
     let now = state.clock.now_ms();
-    let current = current_state(state, &approval, now)?;
+    let current = current_state(state, &approval, now);
     let expected = BindingCode::parse(&approval.binding_code)
         .map_err(|_| Error::Internal(format!("approval {} has a bad code", approval.id)))?;
     let decided = apply_decision(current, &decision, &expected).map_err(|e| match e {
@@ -80,13 +74,7 @@ pub async fn decide(
     })?;
     let applied = state
         .store
-        .decide_approval(
-            &approval.id,
-            decided.state.as_str(),
-            &device.id,
-            "push",
-            now,
-        )
+        .decide_approval(&approval.id, decided.state, &device.id, Factor::Push, now)
         .await?;
     if !applied {
         // Someone decided first, or it expired between our read and our write.

@@ -14,7 +14,7 @@ use super::limits;
 use super::token::{TokenResponse, redeem_ciba};
 use crate::audit::{event, kind};
 use crate::auth::secrets::digest_secret;
-use crate::domain::ApprovalState;
+use crate::domain::{ApprovalState, Factor};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Approval, Device};
@@ -89,7 +89,13 @@ pub async fn login_with_totp(
 
     if !state
         .store
-        .decide_approval(&approval.id, "approved", &device.id, "otp", now)
+        .decide_approval(
+            &approval.id,
+            ApprovalState::Approved,
+            &device.id,
+            Factor::Otp,
+            now,
+        )
         .await?
     {
         return Err(Error::InvalidGrant("the login is not pending"));
@@ -116,7 +122,7 @@ async fn approving_device(
     code: &TotpCode,
     now: i64,
 ) -> Result<Option<Device>> {
-    if current_state(state, approval, now)? != ApprovalState::Pending {
+    if current_state(state, approval, now) != ApprovalState::Pending {
         return Err(Error::InvalidGrant("the login is not pending"));
     }
     let now_secs = u64::try_from(now.div_euclid(1000)).unwrap_or(0);

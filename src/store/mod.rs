@@ -6,6 +6,7 @@
 //! traits — their methods are `Store`'s — but each backend implements each area in a file of
 //! the area's name, so `sqlite/approvals.rs` and `postgres/approvals.rs` read side by side.
 
+mod as_text;
 mod changes;
 pub mod postgres;
 mod records;
@@ -19,6 +20,8 @@ use async_trait::async_trait;
 pub use changes::{Change, ChangeStream};
 pub use records::*;
 pub use redact::redact_url;
+
+use crate::domain::{ApprovalState, Factor, RevokedBy};
 
 /// What can go wrong in the store, as callers need to tell it apart.
 #[derive(Debug, thiserror::Error)]
@@ -151,9 +154,9 @@ pub trait ApprovalStore: Send + Sync {
     async fn decide_approval(
         &self,
         id: &str,
-        state: &str,
+        state: ApprovalState,
         device_id: &str,
-        factor: &str,
+        factor: Factor,
         now: i64,
     ) -> StoreResult<bool>;
     /// Records a poll without `wait`; false (and nothing recorded) if the previous one was less
@@ -227,13 +230,13 @@ pub trait SessionStore: Send + Sync {
     /// Finds a session.
     async fn session_by_id(&self, id: &str) -> StoreResult<Option<Session>>;
     /// Revokes a live session; false if it was unknown or already revoked.
-    async fn revoke_session(&self, sid: &str, now: i64, by: &str) -> StoreResult<bool>;
+    async fn revoke_session(&self, sid: &str, now: i64, by: &RevokedBy) -> StoreResult<bool>;
     /// Revokes every live session of a user; returns the ids revoked.
     async fn revoke_user_sessions(
         &self,
         user_id: &str,
         now: i64,
-        by: &str,
+        by: &RevokedBy,
     ) -> StoreResult<Vec<String>>;
     /// A user's live sessions with last use and use count, newest first.
     async fn active_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionSummary>>;

@@ -1,8 +1,10 @@
 //! Plain rows as the store hands them out, and the small types its methods take and return:
 //! the same shapes on every backend (times are Unix milliseconds, booleans are 0/1 integers,
-//! lists are JSON text).
+//! lists are JSON text, states are the domain's enums — see `as_text.rs`).
 
 use sqlx::FromRow;
+
+use crate::domain::{ApprovalState, Factor, RevokedBy};
 
 /// A person who signs in.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -50,8 +52,8 @@ pub struct Approval {
     pub req_hash: String,
     pub user_id: String,
     pub binding_code: String,
-    /// Stored state name (`domain::ApprovalState`); expiry is derived, never stored.
-    pub state: String,
+    /// The stored state; expiry is derived from `expires_at`, never stored.
+    pub state: ApprovalState,
     pub client_name: String,
     pub ip: String,
     pub user_agent: String,
@@ -62,8 +64,8 @@ pub struct Approval {
     pub last_polled_at: Option<i64>,
     /// Thumbprint of the DPoP key the login was bound to, if any.
     pub dpop_jkt: Option<String>,
-    /// The second factor that approved it: `push` or `otp`.
-    pub factor: String,
+    /// The second factor that approved it (`push` until decided).
+    pub factor: Factor,
 }
 
 /// A one-time link from a notification to the approval page.
@@ -93,8 +95,8 @@ pub struct Session {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
-    /// Who ended it: a device id, `user`, `refresh_reuse`, `admin`.
-    pub revoked_by: Option<String>,
+    /// Who ended it.
+    pub revoked_by: Option<RevokedBy>,
     /// Thumbprint of the DPoP key its tokens are bound to, if any.
     pub dpop_jkt: Option<String>,
 }

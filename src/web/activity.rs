@@ -20,9 +20,10 @@ use super::viewer::{self, SignedIn};
 use super::wall_time::{TzOffset, WallTime};
 use super::{cookies, csrf, page};
 use crate::audit::kind;
+use crate::domain::RevokedBy;
 use crate::error::{Error, Result};
 use crate::flows::feed::parse_filter;
-use crate::flows::session::{self, RevokedBy};
+use crate::flows::session;
 use crate::state::AppState;
 use crate::store::{AuditCursor, AuditFilter};
 

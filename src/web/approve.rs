@@ -147,7 +147,7 @@ async fn show(State(state): State<AppState>, Path(link): Path<String>) -> Respon
 async fn render_request(state: &AppState, link: &str) -> Result<Response> {
     let (found, approval, _device) = open_link(state, link).await?;
     let now = state.clock.now_ms();
-    let current = current_state(state, &approval, now)?;
+    let current = current_state(state, &approval, now);
     if found.used_at.is_some() || current != ApprovalState::Pending {
         return Ok(closed(current, found.used_at.is_some()));
     }
@@ -221,7 +221,7 @@ async fn apply(
     let now = state.clock.now_ms();
     if !state.store.use_approval_link(&found.link_hash, now).await? {
         return Ok(closed(
-            current_state(state, &approval, now)?,
+            current_state(state, &approval, now),
             found.used_at.is_some(),
         ));
     }
@@ -248,7 +248,7 @@ async fn apply(
             ));
         }
         Err(Error::AlreadyDecided | Error::ApprovalExpired) => {
-            return Ok(closed(current_state(state, &approval, now)?, false));
+            return Ok(closed(current_state(state, &approval, now), false));
         }
         Err(e) => return Err(e),
     };

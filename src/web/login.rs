@@ -20,10 +20,10 @@ use super::csrf::CsrfForm;
 use super::{cookies, csrf, page, viewer};
 use crate::api::extract::ClientInfo;
 use crate::auth::secrets::digest_secret;
-use crate::domain::LoginContext;
+use crate::domain::{LoginContext, RevokedBy};
 use crate::error::{Error, Result};
 use crate::flows::login::{LoginAttempt, seconds_left, start_login};
-use crate::flows::session::{self, RevokedBy};
+use crate::flows::session;
 use crate::flows::token::redeem_ciba;
 use crate::state::AppState;
 

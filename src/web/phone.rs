@@ -17,11 +17,11 @@ use super::approve::DecidedPage;
 use super::csrf::CsrfForm;
 use super::rows::{EventRow, SessionRow, utc};
 use super::{cookies, csrf, page, viewer};
-use crate::domain::user_agent;
+use crate::domain::{RevokedBy, user_agent};
 use crate::error::{Error, Result};
 use crate::flows::approval::decide;
 use crate::flows::login::seconds_left;
-use crate::flows::session::{self, RevokedBy};
+use crate::flows::session;
 use crate::state::AppState;
 use crate::store::{AuditCursor, AuditFilter, Device};
 
@@ -244,7 +244,7 @@ async fn revoke_one(
         let Some(device) = checked_phone(&state, &headers, form.csrf.as_deref()).await? else {
             return Ok(not_paired());
         };
-        session::revoke(&state, &device.user_id, &sid, RevokedBy::Device(&device.id)).await?;
+        session::revoke(&state, &device.user_id, &sid, RevokedBy::device(&device.id)).await?;
         Ok::<_, Error>(Redirect::to("/phone").into_response())
     };
     result.await.unwrap_or_else(|e| page::error(&e))
@@ -272,7 +272,7 @@ async fn revoke_all(
         let Some(device) = checked_phone(&state, &headers, form.csrf.as_deref()).await? else {
             return Ok(not_paired());
         };
-        session::revoke_all(&state, &device.user_id, RevokedBy::Device(&device.id)).await?;
+        session::revoke_all(&state, &device.user_id, RevokedBy::device(&device.id)).await?;
         Ok::<_, Error>(Redirect::to("/phone").into_response())
     };
     result.await.unwrap_or_else(|e| page::error(&e))

@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 
 use super::{PostgresStore, classify, unstorable};
+use crate::domain::{ApprovalState, Factor};
 use crate::store::{Approval, ApprovalLink, ApprovalSlot, ApprovalStore, StoreResult};
 
 const APPROVAL_COLUMNS: &str = "id, req_hash, user_id, binding_code, state, client_name, ip, \
@@ -115,9 +116,9 @@ impl ApprovalStore for PostgresStore {
     async fn decide_approval(
         &self,
         id: &str,
-        state: &str,
+        state: ApprovalState,
         device_id: &str,
-        factor: &str,
+        factor: Factor,
         now: i64,
     ) -> StoreResult<bool> {
         if unstorable(id) {
@@ -129,11 +130,11 @@ impl ApprovalStore for PostgresStore {
             "UPDATE approvals SET state = $1, decided_at = $2, decided_by = $3, factor = $5 \
              WHERE id = $4 AND state = 'pending' AND expires_at > $2",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(now)
         .bind(device_id)
         .bind(id)
-        .bind(factor)
+        .bind(factor.as_str())
         .execute(&self.pool)
         .await
         .map_err(classify)?;

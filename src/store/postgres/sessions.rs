@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 
 use super::{PostgresStore, classify, unstorable};
+use crate::domain::RevokedBy;
 use crate::store::{RefreshToken, Session, SessionStore, SessionSummary, StoreResult};
 
 #[async_trait]
@@ -50,7 +51,7 @@ impl SessionStore for PostgresStore {
         .bind(s.created_at)
         .bind(s.expires_at)
         .bind(s.revoked_at)
-        .bind(&s.revoked_by)
+        .bind(s.revoked_by.as_ref().map(RevokedBy::as_str))
         .bind(&s.dpop_jkt)
         .execute(&mut *tx)
         .await
@@ -81,7 +82,7 @@ impl SessionStore for PostgresStore {
             .map_err(classify)
     }
 
-    async fn revoke_session(&self, sid: &str, now: i64, by: &str) -> StoreResult<bool> {
+    async fn revoke_session(&self, sid: &str, now: i64, by: &RevokedBy) -> StoreResult<bool> {
         if unstorable(sid) {
             return Ok(false);
         }
@@ -90,7 +91,7 @@ impl SessionStore for PostgresStore {
              WHERE id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
-        .bind(by)
+        .bind(by.as_str())
         .bind(sid)
         .execute(&self.pool)
         .await
@@ -102,14 +103,14 @@ impl SessionStore for PostgresStore {
         &self,
         user_id: &str,
         now: i64,
-        by: &str,
+        by: &RevokedBy,
     ) -> StoreResult<Vec<String>> {
         sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = $1, revoked_by = $2 \
              WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
         )
         .bind(now)
-        .bind(by)
+        .bind(by.as_str())
         .bind(user_id)
         .fetch_all(&self.pool)
         .await

@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 
 use super::{SqliteStore, classify};
+use crate::domain::{ApprovalState, Factor};
 use crate::store::{Approval, ApprovalLink, ApprovalSlot, ApprovalStore, StoreResult};
 
 const APPROVAL_COLUMNS: &str = "id, req_hash, user_id, binding_code, state, client_name, ip, \
@@ -99,20 +100,20 @@ impl ApprovalStore for SqliteStore {
     async fn decide_approval(
         &self,
         id: &str,
-        state: &str,
+        state: ApprovalState,
         device_id: &str,
-        factor: &str,
+        factor: Factor,
         now: i64,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE approvals SET state = $1, decided_at = $2, decided_by = $3, factor = $5 \
              WHERE id = $4 AND state = 'pending' AND expires_at > $2",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(now)
         .bind(device_id)
         .bind(id)
-        .bind(factor)
+        .bind(factor.as_str())
         .execute(&self.pool)
         .await
         .map_err(classify)?;

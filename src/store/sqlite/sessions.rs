@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 
 use super::{SqliteStore, classify};
+use crate::domain::RevokedBy;
 use crate::store::{RefreshToken, Session, SessionStore, SessionSummary, StoreResult};
 
 #[async_trait]
@@ -48,7 +49,7 @@ impl SessionStore for SqliteStore {
         .bind(s.created_at)
         .bind(s.expires_at)
         .bind(s.revoked_at)
-        .bind(&s.revoked_by)
+        .bind(s.revoked_by.as_ref().map(RevokedBy::as_str))
         .bind(&s.dpop_jkt)
         .execute(&mut *tx)
         .await
@@ -76,13 +77,13 @@ impl SessionStore for SqliteStore {
             .map_err(classify)
     }
 
-    async fn revoke_session(&self, sid: &str, now: i64, by: &str) -> StoreResult<bool> {
+    async fn revoke_session(&self, sid: &str, now: i64, by: &RevokedBy) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE sessions SET revoked_at = $1, revoked_by = $2 \
              WHERE id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
-        .bind(by)
+        .bind(by.as_str())
         .bind(sid)
         .execute(&self.pool)
         .await
@@ -94,14 +95,14 @@ impl SessionStore for SqliteStore {
         &self,
         user_id: &str,
         now: i64,
-        by: &str,
+        by: &RevokedBy,
     ) -> StoreResult<Vec<String>> {
         sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = $1, revoked_by = $2 \
              WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
         )
         .bind(now)
-        .bind(by)
+        .bind(by.as_str())
         .bind(user_id)
         .fetch_all(&self.pool)
         .await
