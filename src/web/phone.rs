@@ -19,8 +19,7 @@ use super::rows::{EventRow, SessionRow, utc};
 use super::{cookies, csrf, page, viewer};
 use crate::domain::user_agent;
 use crate::error::{Error, Result};
-use crate::flows::approval::decide;
-use crate::flows::login::seconds_left;
+use crate::flows::approval::{decide, pending_for};
 use crate::flows::session::{self, RevokedBy};
 use crate::state::AppState;
 use crate::store::{AuditCursor, AuditFilter, Device};
@@ -99,15 +98,13 @@ async fn render(state: &AppState, headers: &HeaderMap, device: &Device) -> Resul
         .await?
         .map(|u| u.username)
         .unwrap_or_default();
-    let pending = state
-        .store
-        .pending_approvals(user_id, now)
+    let pending = pending_for(state, device)
         .await?
         .into_iter()
         .map(|a| PendingRow {
             browser: user_agent::describe(&a.user_agent),
-            requested_at: utc(a.created_at),
-            seconds_left: seconds_left(a.expires_at, now),
+            requested_at: utc(a.requested_at),
+            seconds_left: a.expires_in,
             id: a.id,
             client_name: a.client_name,
             user_agent: a.user_agent,
