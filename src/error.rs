@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::audit::AuditError;
 use crate::auth::password::PasswordError;
 use crate::auth::secrets::RngError;
 use crate::auth::tokens::IssueError;
@@ -219,6 +220,13 @@ impl From<StoreError> for Error {
             StoreError::Unavailable(detail) => Error::Unavailable(detail),
             StoreError::Other(detail) => Error::Internal(detail),
         }
+    }
+}
+
+impl From<AuditError> for Error {
+    fn from(e: AuditError) -> Self {
+        // Unrecorded means unanswered: a 503 the client may retry, never a success.
+        Error::Unavailable(e.to_string())
     }
 }
 

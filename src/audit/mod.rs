@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 use crate::store::AuditEvent;
 
-pub use writer::{AuditWriter, Durability};
+pub use writer::{AuditError, AuditWriter, Durability};
 
 /// Kinds of feed events.
 pub mod kind {

@@ -13,7 +13,6 @@ use tokio::sync::{Mutex, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::{Feed, FeedItem};
-use crate::error::Error;
 use crate::store::{AuditEvent, Store};
 
 /// Most events taken into one batch.
@@ -27,6 +26,18 @@ pub enum Durability {
     Commit,
     /// The answer does not wait; a crash may lose the last few events.
     Async,
+}
+
+/// Why an event is not on record. Callers answering a request turn it into a 503
+/// (`crate::error`): nothing is claimed that is not on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// The writer has stopped taking events (the server is shutting down).
+    #[error("the audit writer has stopped")]
+    Stopped,
+    /// The event's batch could not be committed.
+    #[error("the audit record could not be written")]
+    NotWritten,
 }
 
 struct Job {
@@ -59,7 +70,7 @@ impl AuditWriter {
 
     /// Records an event with the configured durability: in `commit` mode, returns once it is
     /// committed; an error means it was not, and the request must not answer success.
-    pub async fn record(&self, event: AuditEvent) -> Result<(), Error> {
+    pub async fn record(&self, event: AuditEvent) -> Result<(), AuditError> {
         match self.durability {
             Durability::Commit => self.record_durably(event).await,
             Durability::Async => self.enqueue(event).await,
@@ -67,7 +78,7 @@ impl AuditWriter {
     }
 
     /// Records an event and waits for its commit, whatever the configured durability.
-    pub async fn record_durably(&self, event: AuditEvent) -> Result<(), Error> {
+    pub async fn record_durably(&self, event: AuditEvent) -> Result<(), AuditError> {
         let (ack, committed) = oneshot::channel();
         self.jobs
             .send(Job {
@@ -75,22 +86,20 @@ impl AuditWriter {
                 ack: Some(ack),
             })
             .await
-            .map_err(|_| Error::Unavailable("the audit writer has stopped".into()))?;
+            .map_err(|_| AuditError::Stopped)?;
         match committed.await {
             Ok(true) => Ok(()),
-            _ => Err(Error::Unavailable(
-                "the audit record could not be written".into(),
-            )),
+            _ => Err(AuditError::NotWritten),
         }
     }
 
     /// Queues an event without waiting for its commit (background events: notifications,
     /// refused tokens).
-    pub async fn enqueue(&self, event: AuditEvent) -> Result<(), Error> {
+    pub async fn enqueue(&self, event: AuditEvent) -> Result<(), AuditError> {
         self.jobs
             .send(Job { event, ack: None })
             .await
-            .map_err(|_| Error::Unavailable("the audit writer has stopped".into()))
+            .map_err(|_| AuditError::Stopped)
     }
 
     /// Stops taking events, writes everything queued, and returns when the writer has ended.
