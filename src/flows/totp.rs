@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 
 use super::approval::{Factor, current_state, record_decision};
 use super::limits;
-use super::token::{TokenResponse, redeem_ciba};
+use super::token::{Poll, redeem_ciba};
 use crate::auth::secrets::digest_secret;
 use crate::domain::ApprovalState;
 use crate::error::{Error, Result};
@@ -53,13 +53,15 @@ pub fn matching_step(secret: &[u8], code: &TotpCode, now_secs: u64) -> Option<u6
     found
 }
 
-/// Approves the login `auth_req_id` with `code` and redeems it: the token response.
+/// Approves the login `auth_req_id` with `code` and redeems it. A wrong, replayed or late code
+/// is an error; once the code approved, the answer is where the redemption stands (the
+/// tokens, unless someone redeemed first or the user was disabled meanwhile).
 pub async fn login_with_totp(
     state: &AppState,
     auth_req_id: &str,
     code: &TotpCode,
     dpop_jkt: Option<&str>,
-) -> Result<TokenResponse> {
+) -> Result<Poll> {
     let approval = state
         .store
         .approval_by_req_hash(&digest_secret(auth_req_id))
