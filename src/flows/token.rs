@@ -130,9 +130,11 @@ async fn wait_and_redeem(
     wait: Duration,
     dpop_jkt: Option<&str>,
 ) -> Result<Poll> {
+    // Fixed before the wake-up is subscribed: once a poll is seen parked, its deadline is
+    // set, and a test that moves the clock past it ends the wait.
+    let deadline = state.clock.now_ms().saturating_add(duration_ms(wait));
     // Subscribe before reading the state, so a decision landing in between still wakes us.
     let notify = state.wakeups.subscribe(&approval.id);
-    let deadline = tokio::time::Instant::now() + wait;
     let mut shutting_down = state.shutting_down.subscribe();
     loop {
         let notified = notify.notified();
@@ -155,20 +157,21 @@ async fn wait_and_redeem(
                 Poll::SlowDown
             });
         }
-        let until_expiry =
-            Duration::from_millis(u64::try_from(approval.expires_at - now).unwrap_or(0));
-        let wake_at = deadline.min(tokio::time::Instant::now() + until_expiry);
+        if now >= deadline {
+            return Ok(Poll::Pending);
+        }
         if *shutting_down.borrow_and_update() {
             // Shutdown must not wait out a 60 s long-poll: the client simply polls again
             // (on another instance, or this one once it is back).
             return Ok(Poll::Pending);
         }
-        let woken = tokio::select! {
-            woke = tokio::time::timeout_at(wake_at, notified) => woke.is_ok(),
+        // Until the phone answers, the wait runs out, or the approval expires (which the
+        // client then hears at once).
+        let wake_at = deadline.min(approval.expires_at);
+        tokio::select! {
+            () = notified => {}
+            () = state.clock.sleep_until(wake_at) => {}
             _ = shutting_down.changed() => return Ok(Poll::Pending),
-        };
-        if !woken && tokio::time::Instant::now() >= deadline {
-            return Ok(Poll::Pending);
         }
         approval = match state.store.approval_by_id(&approval.id).await? {
             Some(approval) => approval,
