@@ -104,6 +104,8 @@ async fn list_feed(
         before: params.before.as_deref(),
         kind: params.kind.as_deref(),
         sid: params.sid.as_deref(),
+        // The device API has no time range parameters.
+        ..PageRequest::default()
     };
     Ok(Json(feed::page(&state, &device.user_id, request).await?))
 }

@@ -8,6 +8,7 @@ pub mod context;
 pub mod decision;
 pub mod user_agent;
 pub mod username;
+pub mod wall_time;
 
 pub use approval::ApprovalState;
 pub use binding_code::BindingCode;
@@ -15,3 +16,4 @@ pub use channel::{Channel, ChannelList};
 pub use context::LoginContext;
 pub use decision::{Decision, DecisionError};
 pub use username::Username;
+pub use wall_time::{TzOffset, WallTime};

@@ -20,9 +20,10 @@ use super::{cookies, csrf, page, viewer};
 use crate::domain::user_agent;
 use crate::error::{Error, Result};
 use crate::flows::approval::{decide, pending_for};
+use crate::flows::feed;
 use crate::flows::session::{self, RevokedBy};
 use crate::state::AppState;
-use crate::store::{AuditCursor, AuditFilter, Device};
+use crate::store::Device;
 
 /// Events the page shows before the live stream takes over.
 const RECENT: u32 = 20;
@@ -111,15 +112,7 @@ async fn render(state: &AppState, headers: &HeaderMap, device: &Device) -> Resul
             ip: a.ip,
         })
         .collect();
-    let events = state
-        .store
-        .audit_page(
-            user_id,
-            AuditCursor::Newest,
-            RECENT,
-            &AuditFilter::default(),
-        )
-        .await?;
+    let events = feed::newest(state, user_id, RECENT).await?;
     let sessions = state
         .store
         .active_sessions(user_id, now)
