@@ -8,7 +8,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::audit::AuditError;
 use crate::auth::password::PasswordError;
 use crate::auth::secrets::RngError;
 use crate::auth::tokens::IssueError;
@@ -213,6 +212,18 @@ impl IntoResponse for Error {
     }
 }
 
+impl From<crate::audit::BadCursor> for Error {
+    fn from(_: crate::audit::BadCursor) -> Self {
+        Error::NotFound
+    }
+}
+
+impl From<crate::audit::writer::NotRecorded> for Error {
+    fn from(e: crate::audit::writer::NotRecorded) -> Self {
+        Error::Unavailable(e.to_string())
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
@@ -220,13 +231,6 @@ impl From<StoreError> for Error {
             StoreError::Unavailable(detail) => Error::Unavailable(detail),
             StoreError::Other(detail) => Error::Internal(detail),
         }
-    }
-}
-
-impl From<AuditError> for Error {
-    fn from(e: AuditError) -> Self {
-        // Unrecorded means unanswered: a 503 the client may retry, never a success.
-        Error::Unavailable(e.to_string())
     }
 }
 

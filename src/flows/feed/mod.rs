@@ -1,8 +1,7 @@
 //! Reading a user's audit feed: newest-first pages ([`paging`]) with opaque cursors
-//! ([`cursor`]), a live follow that never skips nor repeats an event ([`live`]), and the one
-//! JSON view of an event that the API, the stream and the CLI all print.
+//! ([`crate::audit::cursor`]), a live follow that never skips nor repeats an event ([`live`]),
+//! and the one JSON view of an event that the API, the stream and the CLI all print.
 
-pub mod cursor;
 pub mod live;
 pub mod paging;
 
@@ -13,7 +12,6 @@ use crate::error::Result;
 use crate::state::AppState;
 use crate::store::AuditEvent;
 
-pub use cursor::CursorCodec;
 pub use paging::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest, TimeRange, after, newest, non_empty, parse_filter,
     read,
