@@ -5,6 +5,7 @@ pub mod approval;
 pub mod binding_code;
 pub mod channel;
 pub mod context;
+pub mod secret;
 pub mod user_agent;
 pub mod username;
 
@@ -12,4 +13,5 @@ pub use approval::{ApprovalState, Decision};
 pub use binding_code::BindingCode;
 pub use channel::{Channel, ChannelList};
 pub use context::LoginContext;
+pub use secret::{AuthReqId, DeviceSecret, LinkCode, MalformedSecret, PairingCode, RefreshToken};
 pub use username::Username;
