@@ -19,6 +19,8 @@
 //! - [`notify`]: the `Notifier` trait, its providers and the registry that dispatches.
 //! - [`flows`]: use cases shared by the API, the pages and the CLI (login, decide, redeem, refresh, use a
 //!   token, revoke sessions, read the feed, provision).
+//! - [`http`]: what the JSON API and the pages share about requests (device authentication), so
+//!   neither imports the other.
 //! - [`api`]: the JSON endpoints, one module per group, and their extractors; each registers its
 //!   handlers with their `#[utoipa::path]` operations, which make up `/openapi.json`.
 //! - [`web`]: the pages (`/approve`, `/enroll`, `/phone`, `/login`, `/activity`), askama
@@ -37,6 +39,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod flows;
+pub mod http;
 pub mod metrics;
 pub mod notify;
 pub mod state;

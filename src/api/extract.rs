@@ -1,5 +1,6 @@
 //! Extractors: JSON and form bodies that reject into our error shape, the client's address and
-//! user agent, and device authentication.
+//! user agent, the DPoP header and the access token's scheme. (Device authentication, which the
+//! pages share, is in `crate::http::device`.)
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -8,11 +9,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
-use crate::auth::secrets::digest_secret;
 use crate::config::{ProxyRange, is_trusted};
 use crate::error::Error;
 use crate::state::AppState;
-use crate::store::Device;
 
 /// A JSON body; malformed input becomes our 4xx, never axum's plain-text default.
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
@@ -120,37 +119,6 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ProxyRange]) -> I
     hop
 }
 
-/// An authenticated, active device (`Authorization: Bearer <device secret>`).
-pub struct DeviceAuth(pub Device);
-
-impl FromRequestParts<AppState> for DeviceAuth {
-    type Rejection = Error;
-
-    #[tracing::instrument(skip_all)]
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let secret =
-            bearer(&parts.headers).ok_or(Error::InvalidToken("missing device credentials"))?;
-        let device = state
-            .store
-            .device_by_secret_hash(&digest_secret(secret))
-            .await?
-            .filter(|d| d.revoked_at.is_none())
-            .ok_or(Error::InvalidToken("unknown or revoked device"))?;
-        let owner_active = state
-            .store
-            .user_by_id(&device.user_id)
-            .await?
-            .is_some_and(|u| u.is_active());
-        if !owner_active {
-            return Err(Error::InvalidToken("unknown or revoked device"));
-        }
-        Ok(DeviceAuth(device))
-    }
-}
-
 /// The `DPoP` proof header (RFC 9449 §4.1), if any; more than one is refused.
 #[derive(Debug, Clone)]
 pub struct DpopHeader(pub Option<String>);
@@ -184,14 +152,6 @@ pub fn dpop_proof(headers: &HeaderMap) -> Result<Option<String>, Error> {
         .to_str()
         .map_err(|_| Error::InvalidDpopProof("the DPoP proof is malformed"))?;
     Ok(Some(text.trim().to_owned()))
-}
-
-/// The credential of an `Authorization: Bearer …` header.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, credential) = value.split_once(' ')?;
-    let credential = credential.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
 }
 
 /// How an access token was presented: `Authorization: Bearer …` or `Authorization: DPoP …`.
@@ -389,20 +349,5 @@ mod tests {
         headers.append("x-forwarded-for", raw);
         let got = client_ip(ip("10.0.0.1"), &headers, &ranges(&["10.0.0.1"]));
         assert_eq!(got, ip("10.0.0.1"));
-    }
-
-    #[test]
-    fn bearer_credentials_are_parsed_strictly() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(bearer(&headers), None);
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer abc"),
-        );
-        assert_eq!(bearer(&headers), Some("abc"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert_eq!(bearer(&headers), None);
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
-        assert_eq!(bearer(&headers), None);
     }
 }
