@@ -9,7 +9,8 @@
 //!
 //! # Layout
 //! Dependencies point inward: `api`/`web`/`cli` → `flows` → `domain`/`auth`/`store`/`notify`.
-//! - [`domain`]: pure types and rules (approval state machine, binding code, username).
+//! - [`domain`]: pure types and rules (approval state machine, binding code, username, the
+//!   opaque secrets clients hand back, notification channels).
 //! - [`auth`]: passwords (argon2id), random secrets, TOTP, signing keys and rotation, access
 //!   tokens (minting, JWE, the one verification core), DPoP proofs (RFC 9449), the revocation
 //!   view, resource servers.
@@ -24,8 +25,9 @@
 //! - [`api`]: the JSON endpoints, one module per group, and their extractors; each registers its
 //!   handlers with their `#[utoipa::path]` operations, which make up `/openapi.json`.
 //! - [`web`]: the pages (`/approve`, `/enroll`, `/phone`, `/login`, `/activity`), askama
-//!   templates in `templates/`, the one cookie constructor, CSRF, security headers, and the
-//!   stylesheet and script in `static/`.
+//!   templates in `templates/`, their own error path (`error.html`), the extractors a page
+//!   handler takes (a CSRF-checked form, the paired phone, the signed-in person), the one
+//!   cookie constructor, security headers, and the stylesheet and script in `static/`.
 //! - [`app`], [`state`], [`config`], [`clock`], [`error`], [`telemetry`], [`cli`]: wiring.
 
 pub mod api;

@@ -14,7 +14,7 @@ use super::limits;
 use super::token::{TokenResponse, redeem_ciba};
 use crate::audit::{event, kind};
 use crate::auth::secrets::digest_secret;
-use crate::domain::ApprovalState;
+use crate::domain::{ApprovalState, AuthReqId};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Approval, Device};
@@ -58,13 +58,13 @@ pub fn matching_step(secret: &[u8], code: &TotpCode, now_secs: u64) -> Option<u6
 /// Approves the login `auth_req_id` with `code` and redeems it: the token response.
 pub async fn login_with_totp(
     state: &AppState,
-    auth_req_id: &str,
+    auth_req_id: &AuthReqId,
     code: &TotpCode,
     dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse> {
     let approval = state
         .store
-        .approval_by_req_hash(&digest_secret(auth_req_id))
+        .approval_by_req_hash(&digest_secret(auth_req_id.as_str()))
         .await?
         .ok_or(Error::InvalidGrant("unknown auth_req_id"))?;
     if approval.dpop_jkt.is_some() && approval.dpop_jkt.as_deref() != dpop_jkt {
