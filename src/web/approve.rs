@@ -51,8 +51,7 @@ struct DecidedPage<'a> {
     css: &'a str,
 }
 
-/// The decided page (also the phone's home's, when an answer could not count); `css` is
-/// `pending`, `approved` or `denied`.
+/// The decided page; the phone's home shows it too, when an answer could not count.
 pub(super) fn decided(status: StatusCode, heading: &str, message: &str, css: &str) -> Response {
     let page = DecidedPage {
         heading,
