@@ -1,4 +1,7 @@
-//! What the JSON API and the pages share about HTTP requests, so that neither imports the other:
-//! extractors and the checks behind them.
+//! What the JSON API and the pages both take from a request: who is calling, which device is
+//! (device authentication), and the request id every log line of one request carries. `api`
+//! and `web` never import each other; what they share lives here.
 
+pub mod client;
 pub mod device;
+pub mod request_id;

@@ -15,10 +15,10 @@ use super::csrf::FormToken;
 use super::error::PageResult;
 use super::form::{Posted, WithCsrf};
 use super::page::{self, ResponseExt};
-use crate::api::extract::ClientInfo;
 use crate::domain::{Channel, ChannelList, PairingCode};
 use crate::error::{Error, Result};
 use crate::flows::enroll::{Paired, redeem};
+use crate::http::client::ClientInfo;
 use crate::state::AppState;
 
 /// How long the paired browser keeps its device cookie.

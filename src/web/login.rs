@@ -20,13 +20,13 @@ use super::error::PageResult;
 use super::form::{Posted, WithCsrf};
 use super::page::{self, ResponseExt};
 use super::viewer::{self, SignedIn};
-use crate::api::extract::ClientInfo;
 use crate::auth::secrets::digest_secret;
 use crate::domain::{AuthReqId, LoginContext};
 use crate::error::{Error, Result};
 use crate::flows::login::{LoginAttempt, LoginStarted, seconds_left, start_login};
 use crate::flows::session::{self, RevokedBy};
 use crate::flows::token::redeem_ciba;
+use crate::http::client::ClientInfo;
 use crate::state::AppState;
 
 /// The client name of a web sign-in, as the phone and the feed show it.
