@@ -118,7 +118,8 @@ async fn login_totp(
     let dpop_jkt = request_key(&state, proof.as_deref(), "/v1/login/totp")?;
     let code = TotpCode::parse(&body.code).map_err(Error::InvalidRequest)?;
     let auth_req_id = AuthReqId::parse(&body.auth_req_id)?;
-    let tokens = login_with_totp(&state, &auth_req_id, &code, dpop_jkt.as_deref()).await?;
+    let poll = login_with_totp(&state, &auth_req_id, &code, dpop_jkt.as_deref()).await?;
+    let tokens = super::token::tokens_or_error(poll)?;
     let mut response = Json(tokens).into_response();
     // RFC 6749 §5.1: token responses must not be cached.
     response.headers_mut().insert(
