@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::DeviceAuth;
 use crate::domain::RevokedBy;
 use crate::error::{ErrorBody, Result};
 use crate::flows::session;
+use crate::http::device::DeviceAuth;
 use crate::state::AppState;
 use crate::store::SessionSummary;
 
