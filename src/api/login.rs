@@ -120,7 +120,8 @@ async fn login_totp(
     if body.auth_req_id.is_empty() || body.auth_req_id.len() > 256 {
         return Err(Error::InvalidGrant("unknown auth_req_id"));
     }
-    let tokens = login_with_totp(&state, &body.auth_req_id, &code, dpop_jkt.as_deref()).await?;
+    let poll = login_with_totp(&state, &body.auth_req_id, &code, dpop_jkt.as_deref()).await?;
+    let tokens = super::token::tokens_or_error(poll)?;
     let mut response = Json(tokens).into_response();
     // RFC 6749 §5.1: token responses must not be cached.
     response.headers_mut().insert(

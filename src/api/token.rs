@@ -14,7 +14,9 @@ use utoipa_axum::routes;
 use super::extract::{DpopHeader, DpopProof, FormOrJson};
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::dpop::{current_nonce, request_key, request_proof};
-use crate::flows::token::{CIBA_GRANT, TokenResponse, redeem_ciba_with_proof, refresh};
+use crate::flows::token::{
+    CIBA_GRANT, Poll, Refusal, TokenResponse, redeem_ciba_with_proof, refresh,
+};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -103,6 +105,26 @@ impl WaitParam {
     }
 }
 
+/// A redemption on the wire: the tokens, or the CIBA error code of where it stands (CIBA Core
+/// §11: `authorization_pending`, `slow_down`, `access_denied`, `expired_token`) or RFC 6749's
+/// `invalid_grant`.
+pub(super) fn tokens_or_error(poll: Poll) -> Result<TokenResponse> {
+    match poll {
+        Poll::Issued(tokens) => Ok(tokens),
+        Poll::Pending => Err(Error::AuthorizationPending),
+        Poll::SlowDown => Err(Error::SlowDown),
+        Poll::Denied => Err(Error::AccessDenied),
+        Poll::Expired => Err(Error::ExpiredToken),
+        Poll::Refused(Refusal::Unknown) => Err(Error::InvalidGrant("unknown auth_req_id")),
+        Poll::Refused(Refusal::Redeemed) => {
+            Err(Error::InvalidGrant("auth_req_id already redeemed"))
+        }
+        Poll::Refused(Refusal::OtherKey) => Err(Error::InvalidGrant(
+            "this auth_req_id is bound to a DPoP key; send a proof from it",
+        )),
+    }
+}
+
 /// Redeems an approval (CIBA grant, optionally long-polling with `wait`) or a refresh token.
 #[utoipa::path(
     post,
@@ -148,7 +170,7 @@ async fn token(
             // Spent only once the auth_req_id is found: made-up ids do not fill the cache.
             let proof = request_proof(&state, proof.as_deref(), "/v1/token")?;
             let wait = Duration::from_secs(wait);
-            redeem_ciba_with_proof(&state, auth_req_id, wait, proof).await?
+            tokens_or_error(redeem_ciba_with_proof(&state, auth_req_id, wait, proof).await?)?
         }
         "refresh_token" => {
             let presented = params

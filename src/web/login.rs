@@ -23,7 +23,7 @@ use crate::domain::LoginContext;
 use crate::error::{Error, Result};
 use crate::flows::login::{LoginAttempt, seconds_left, start_login};
 use crate::flows::session::{self, RevokedBy};
-use crate::flows::token::redeem_ciba;
+use crate::flows::token::{Poll, redeem_ciba};
 use crate::http::client::ClientInfo;
 use crate::state::AppState;
 
@@ -190,21 +190,20 @@ async fn redeem(state: &AppState, headers: &HeaderMap, wait: Duration) -> Result
     else {
         return Ok(Outcome::Nothing);
     };
-    match redeem_ciba(state, auth_req_id, wait, None).await {
-        Ok(tokens) => {
+    Ok(match redeem_ciba(state, auth_req_id, wait, None).await? {
+        Poll::Issued(tokens) => {
             let ttl = state.settings.tokens.session_ttl.0.as_secs();
             let cookies = [
                 cookies::build(state, cookies::SESSION, &tokens.refresh_token, ttl),
                 cookies::clear(state, cookies::LOGIN),
             ];
-            Ok(Outcome::SignedIn(cookies.into_iter().flatten().collect()))
+            Outcome::SignedIn(cookies.into_iter().flatten().collect())
         }
-        Err(Error::AuthorizationPending | Error::SlowDown) => Ok(Outcome::Pending),
-        Err(Error::AccessDenied) => Ok(Outcome::Denied),
-        Err(Error::ExpiredToken) => Ok(Outcome::Expired),
-        Err(Error::InvalidGrant(_)) => Ok(Outcome::Nothing),
-        Err(e) => Err(e),
-    }
+        Poll::Pending | Poll::SlowDown => Outcome::Pending,
+        Poll::Denied => Outcome::Denied,
+        Poll::Expired => Outcome::Expired,
+        Poll::Refused(_) => Outcome::Nothing,
+    })
 }
 
 /// "Approve on your phone — the number is 47": waits for the phone (the script long-polls

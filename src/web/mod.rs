@@ -17,7 +17,6 @@ mod page;
 mod phone;
 mod rows;
 mod viewer;
-mod wall_time;
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};

@@ -19,11 +19,11 @@ use super::rows::{EventRow, SessionRow, utc};
 use super::{cookies, csrf, page, viewer};
 use crate::domain::user_agent;
 use crate::error::{Error, Result};
-use crate::flows::approval::decide;
-use crate::flows::login::seconds_left;
+use crate::flows::approval::{decide, pending_for};
+use crate::flows::feed;
 use crate::flows::session::{self, RevokedBy};
 use crate::state::AppState;
-use crate::store::{AuditCursor, AuditFilter, Device};
+use crate::store::Device;
 
 /// Events the page shows before the live stream takes over.
 const RECENT: u32 = 20;
@@ -99,30 +99,20 @@ async fn render(state: &AppState, headers: &HeaderMap, device: &Device) -> Resul
         .await?
         .map(|u| u.username)
         .unwrap_or_default();
-    let pending = state
-        .store
-        .pending_approvals(user_id, now)
+    let pending = pending_for(state, device)
         .await?
         .into_iter()
         .map(|a| PendingRow {
             browser: user_agent::describe(&a.user_agent),
-            requested_at: utc(a.created_at),
-            seconds_left: seconds_left(a.expires_at, now),
+            requested_at: utc(a.requested_at),
+            seconds_left: a.expires_in,
             id: a.id,
             client_name: a.client_name,
             user_agent: a.user_agent,
             ip: a.ip,
         })
         .collect();
-    let events = state
-        .store
-        .audit_page(
-            user_id,
-            AuditCursor::Newest,
-            RECENT,
-            &AuditFilter::default(),
-        )
-        .await?;
+    let events = feed::newest(state, user_id, RECENT).await?;
     let sessions = state
         .store
         .active_sessions(user_id, now)
