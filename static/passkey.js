@@ -22,10 +22,15 @@ const nodPasskey = (() => {
     return (list || []).map((c) => ({ ...c, id: toBuffer(c.id) }));
   }
 
-  // Only the extension output nod reads; the others may hold buffers JSON cannot carry.
-  function extensionResults(credential) {
-    const results = credential.getClientExtensionResults();
-    return results.credProps ? { credProps: results.credProps } : {};
+  // The credential as nod reads it: `response` holds the ceremony's own buffers, encoded.
+  function toJson(credential, response, clientExtensionResults) {
+    return {
+      id: credential.id,
+      rawId: toBase64url(credential.rawId),
+      type: credential.type,
+      response,
+      clientExtensionResults,
+    };
   }
 
   // Registers a passkey: `options` is nod's JSON for navigator.credentials.create.
@@ -39,17 +44,17 @@ const nodPasskey = (() => {
     };
     const credential = await navigator.credentials.create({ publicKey });
     const r = credential.response;
-    return {
-      id: credential.id,
-      rawId: toBase64url(credential.rawId),
-      type: credential.type,
-      response: {
+    // Only the extension output nod reads; others may hold buffers that JSON cannot carry.
+    const { credProps } = credential.getClientExtensionResults();
+    return toJson(
+      credential,
+      {
         attestationObject: toBase64url(r.attestationObject),
         clientDataJSON: toBase64url(r.clientDataJSON),
         transports: r.getTransports ? r.getTransports() : [],
       },
-      clientExtensionResults: extensionResults(credential),
-    };
+      credProps ? { credProps } : {},
+    );
   }
 
   // Signs with the passkey: `options` is nod's JSON for navigator.credentials.get.
@@ -62,18 +67,16 @@ const nodPasskey = (() => {
     };
     const credential = await navigator.credentials.get({ publicKey });
     const r = credential.response;
-    return {
-      id: credential.id,
-      rawId: toBase64url(credential.rawId),
-      type: credential.type,
-      response: {
+    return toJson(
+      credential,
+      {
         authenticatorData: toBase64url(r.authenticatorData),
         clientDataJSON: toBase64url(r.clientDataJSON),
         signature: toBase64url(r.signature),
         userHandle: r.userHandle ? toBase64url(r.userHandle) : null,
       },
-      clientExtensionResults: {},
-    };
+      {},
+    );
   }
 
   return { create, get };
