@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ClientInfo, DpopHeader, DpopProof};
-use crate::domain::LoginContext;
+use crate::domain::{AuthReqId, LoginContext};
 use crate::error::Error;
 use crate::error::ErrorBody;
 use crate::error::Result;
@@ -117,10 +117,8 @@ async fn login_totp(
 ) -> Result<Response> {
     let dpop_jkt = request_key(&state, proof.as_deref(), "/v1/login/totp")?;
     let code = TotpCode::parse(&body.code).map_err(Error::InvalidRequest)?;
-    if body.auth_req_id.is_empty() || body.auth_req_id.len() > 256 {
-        return Err(Error::InvalidGrant("unknown auth_req_id"));
-    }
-    let poll = login_with_totp(&state, &body.auth_req_id, &code, dpop_jkt.as_deref()).await?;
+    let auth_req_id = AuthReqId::parse(&body.auth_req_id)?;
+    let poll = login_with_totp(&state, &auth_req_id, &code, dpop_jkt.as_deref()).await?;
     let tokens = super::token::tokens_or_error(poll)?;
     let mut response = Json(tokens).into_response();
     // RFC 6749 §5.1: token responses must not be cached.

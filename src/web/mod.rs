@@ -11,6 +11,8 @@ mod approve;
 mod cookies;
 mod csrf;
 mod enroll;
+mod error;
+mod form;
 mod live;
 mod login;
 mod page;
