@@ -52,6 +52,7 @@ struct LoginBody {
         (status = 401, description = "Unknown user or wrong password", body = ErrorBody),
         (status = 403, description = "The user has no active device", body = ErrorBody),
         (status = 429, description = "Too many attempts", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -107,6 +108,7 @@ struct TotpBody {
         (status = 200, description = "Approved with the code: the token response (amr pwd, otp)", body = TokenResponse),
         (status = 400, description = "Malformed code (`invalid_request`); wrong, replayed or late code, or a login that is not pending (`invalid_grant`); a bad DPoP proof (`invalid_dpop_proof`, `use_dpop_nonce`)", body = ErrorBody),
         (status = 429, description = "Too many wrong codes for this user", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]

@@ -139,6 +139,7 @@ pub(super) fn tokens_or_error(poll: Poll) -> Result<TokenResponse> {
     responses(
         (status = 200, description = "Tokens issued (`Cache-Control: no-store`)", body = TokenResponse),
         (status = 400, description = "`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `invalid_request`, `unsupported_grant_type`, `invalid_dpop_proof`, `use_dpop_nonce`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
