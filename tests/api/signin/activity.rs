@@ -1,5 +1,6 @@
 //! `/activity`: Revoke per session, Sign out, filters and pages.
 
+use nod::domain::RevokedBy;
 use reqwest::StatusCode;
 
 use super::browsing::{Jar, csrf_field, location, user_id, web_sign_in};
@@ -56,7 +57,7 @@ async fn revoke_on_the_activity_page_ends_a_session_and_its_tokens() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(session.revoked_by.as_deref(), Some("user"));
+    assert_eq!(session.revoked_by, Some(RevokedBy::User));
 }
 
 #[tokio::test]
@@ -144,7 +145,7 @@ async fn a_spent_refresh_token_is_no_web_sign_in_and_ends_the_session_as_reuse()
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(session.revoked_by.as_deref(), Some("refresh_reuse"));
+    assert_eq!(session.revoked_by, Some(RevokedBy::RefreshReuse));
     // As on reuse at /v1/token: the copy's tokens die too, and the feed says why, in order.
     assert_eq!(
         crate::helpers::error_code(app.refresh(&second).await).await,
