@@ -24,7 +24,7 @@ use crate::store::AuditEvent;
 /// Comment lines this often keep proxies and phones from dropping an idle stream.
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
-/// Routes of this module.
+/// `GET /v1/device/feed` (pages) and `GET /v1/device/feed/stream` (server-sent events).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_feed))

@@ -17,7 +17,7 @@ use crate::flows::dpop::{current_nonce, request_key, request_proof};
 use crate::flows::token::{CIBA_GRANT, TokenResponse, redeem_ciba_with_proof, refresh};
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `POST /v1/token`: the CIBA and refresh-token grants.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(token))
 }

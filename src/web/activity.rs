@@ -29,7 +29,7 @@ use crate::store::{AuditCursor, AuditFilter};
 /// Events per page.
 const PAGE: u32 = 25;
 
-/// Routes of this module.
+/// `GET /activity` (the signed-in person's feed and sessions) and its per-session Revoke.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(show))

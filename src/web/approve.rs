@@ -21,7 +21,7 @@ use crate::flows::approval::{current_state, decide};
 use crate::state::AppState;
 use crate::store::{Approval, ApprovalLink, Device};
 
-/// Routes of this module.
+/// `GET` and `POST /approve/{link}`: the one-time approval page a push links to, and its answer.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(show, answer))
 }

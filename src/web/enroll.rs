@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::flows::enroll::redeem;
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `GET` and `POST /enroll/{code}`: the pairing form a one-time link opens, and pairing.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(form, submit))
 }

@@ -26,7 +26,7 @@ use crate::store::AuditFilter;
 /// Comment lines this often keep proxies and phones from dropping an idle stream.
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
-/// Routes of this module.
+/// The pages' live updates: `/activity/stream` and `/phone/stream` (server-sent events).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(activity_stream))

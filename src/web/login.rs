@@ -32,7 +32,7 @@ pub const WEB_CLIENT: &str = "nod web";
 /// The longest a status request waits for the phone; well inside the request timeout.
 const STATUS_WAIT: Duration = Duration::from_secs(25);
 
-/// Routes of this module.
+/// The web sign-in: `/login`, the waiting page and its status poll, and `POST /logout`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(form, submit))

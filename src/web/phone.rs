@@ -28,7 +28,7 @@ use crate::store::{AuditCursor, AuditFilter, Device};
 /// Events the page shows before the live stream takes over.
 const RECENT: u32 = 20;
 
-/// Routes of this module.
+/// `/phone`: the paired phone's home page, its answers to approvals and its session revocations.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(home))
