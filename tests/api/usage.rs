@@ -1,102 +1,16 @@
-//! Using tokens: forward-auth, introspection, refresh, revocation — and the feed record of
-//! every use.
+//! Using tokens: forward-auth, introspection, revocation, forged tokens — and the feed record
+//! of every use. The refresh grant is tested with the token endpoint (`token::refresh`).
 
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use nod::store::{AuditCursor, AuditEvent, AuditFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app, spawn_app_with};
-
-impl TestApp {
-    /// Forward-auth as a proxy would call it.
-    pub async fn verify(&self, token: &str) -> reqwest::Response {
-        self.client
-            .get(self.url("/v1/verify"))
-            .bearer_auth(token)
-            .header("x-forwarded-method", "GET")
-            .header("x-forwarded-host", "api.example")
-            .header("x-forwarded-uri", "/orders/42")
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Registers a resource server; returns its secret.
-    pub async fn resource_server(&self, name: &str) -> String {
-        let secret = nod::auth::secrets::new_secret().unwrap();
-        self.state
-            .store
-            .create_resource_server(&nod::store::ResourceServer {
-                name: name.into(),
-                secret_hash: nod::auth::secrets::digest_secret(&secret),
-                created_at: 0,
-            })
-            .await
-            .unwrap();
-        self.state.refresh_resource_servers().await.unwrap();
-        secret
-    }
-
-    pub async fn introspect(&self, token: &str, rs: (&str, &str)) -> reqwest::Response {
-        self.client
-            .post(self.url("/v1/introspect"))
-            .basic_auth(rs.0, Some(rs.1))
-            .form(&[("token", token)])
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
-        self.client
-            .post(self.url("/v1/token"))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-            ])
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Every event of `username`, oldest first.
-    pub async fn events_of(&self, username: &str) -> Vec<AuditEvent> {
-        let user = self
-            .state
-            .store
-            .user_by_name(username)
-            .await
-            .unwrap()
-            .unwrap();
-        let mut events = self
-            .state
-            .store
-            .audit_page(
-                &user.id,
-                AuditCursor::Newest,
-                100_000,
-                &AuditFilter::default(),
-            )
-            .await
-            .unwrap();
-        events.reverse();
-        events
-    }
-
-    pub async fn uses_of(&self, username: &str) -> Vec<AuditEvent> {
-        let mut uses = self.events_of(username).await;
-        uses.retain(|e| e.kind == "token_used");
-        uses
-    }
-}
-
-fn access(tokens: &Value) -> String {
-    tokens["access_token"].as_str().unwrap().to_owned()
-}
+use crate::helpers::{
+    TestApp, access, all_at_once, claims_of, error_code, refresh_token, spawn_app, spawn_app_with,
+};
 
 #[tokio::test]
 async fn a_verified_use_answers_with_the_user_and_lands_in_the_feed() {
@@ -107,15 +21,11 @@ async fn a_verified_use_answers_with_the_user_and_lands_in_the_feed() {
     let response = app.verify(&access(&tokens)).await;
 
     assert_eq!(response.status(), 200);
-    let user = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(response.headers()["x-auth-user"], "alice");
-    assert_eq!(response.headers()["x-auth-subject"], user.id.as_str());
+    assert_eq!(
+        response.headers()["x-auth-subject"],
+        app.user_id("alice").await.as_str()
+    );
     let sid = response.headers()["x-auth-session"]
         .to_str()
         .unwrap()
@@ -133,7 +43,7 @@ async fn a_verified_use_answers_with_the_user_and_lands_in_the_feed() {
 
 #[tokio::test]
 async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
-    let app = crate::helpers::spawn_app_with(|s| {
+    let app = spawn_app_with(|s| {
         s.server.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
     .await;
@@ -234,14 +144,7 @@ async fn a_revoked_session_fails_on_the_very_next_use_everywhere() {
     assert_eq!(app.verify(&token).await.status(), 200);
 
     let sid = app.uses_of("alice").await[0].sid.clone().unwrap();
-    let revoked = app
-        .client
-        .post(app.url(&format!("/v1/device/sessions/{sid}/revoke")))
-        .bearer_auth(&phone.secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    app.revoke_session(&phone, &sid).await;
 
     let verify = app.verify(&token).await;
     assert_eq!(verify.status(), 401);
@@ -258,7 +161,7 @@ async fn a_revoked_session_fails_on_the_very_next_use_everywhere() {
         .await
         .unwrap();
     assert_eq!(introspect, json!({"active": false}));
-    let refresh = app.refresh(tokens["refresh_token"].as_str().unwrap()).await;
+    let refresh = app.refresh(&refresh_token(&tokens)).await;
     assert_eq!(error_code(refresh).await, "invalid_grant");
     assert_eq!(
         app.uses_of("alice").await.len(),
@@ -282,30 +185,16 @@ async fn under_concurrency_every_200_has_exactly_one_use_and_no_401_has_one() {
     bad.push('x');
 
     let calls = (0..200).map(|i| {
-        let token = if i % 4 == 3 {
-            bad.clone()
-        } else {
-            good.clone()
-        };
-        let app = &app;
-        async move {
-            let response = app
-                .client
-                .get(app.url("/v1/verify"))
-                .bearer_auth(&token)
-                .header("x-forwarded-uri", format!("/call/{i}"))
-                .send()
-                .await
-                .unwrap();
-            (i, response.status().as_u16())
-        }
+        let token = if i % 4 == 3 { &bad } else { &good };
+        app.client
+            .get(app.url("/v1/verify"))
+            .bearer_auth(token)
+            .header("x-forwarded-uri", format!("/call/{i}"))
     });
-    let results = futures_join_all(calls).await;
+    let statuses = all_at_once(calls).await;
 
-    let ok: Vec<usize> = results.iter().filter(|r| r.1 == 200).map(|r| r.0).collect();
-    let refused: Vec<usize> = results.iter().filter(|r| r.1 == 401).map(|r| r.0).collect();
-    assert_eq!(ok.len(), 150);
-    assert_eq!(refused.len(), 50);
+    assert_eq!((statuses.count(200), statuses.count(401)), (150, 50));
+    let ok: Vec<usize> = (0..200).filter(|i| statuses.0[*i] == 200).collect();
     let mut used_paths: Vec<String> = app
         .uses_of("alice")
         .await
@@ -316,69 +205,6 @@ async fn under_concurrency_every_200_has_exactly_one_use_and_no_401_has_one() {
     let mut expected: Vec<String> = ok.iter().map(|i| format!("/call/{i}")).collect();
     expected.sort();
     assert_eq!(used_paths, expected, "one event per 200, none for a 401");
-}
-
-/// `join_all` without pulling in the futures crate: spawn-free, polls all at once.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in set.iter_mut().enumerate() {
-            if outputs[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => outputs[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(|o| o.unwrap()).collect()
-}
-
-#[tokio::test]
-async fn refresh_rotates_and_a_reused_refresh_token_kills_the_session() {
-    let app = spawn_app().await;
-    let phone = app.user_with_phone("alice").await;
-    let first = app.sign_in(&phone).await;
-    let old_refresh = first["refresh_token"].as_str().unwrap().to_owned();
-
-    let rotated = app.refresh(&old_refresh).await;
-    assert_eq!(rotated.status(), 200);
-    let second: Value = rotated.json().await.unwrap();
-    let new_refresh = second["refresh_token"].as_str().unwrap().to_owned();
-    assert_ne!(new_refresh, old_refresh);
-    assert_eq!(app.verify(&access(&second)).await.status(), 200);
-
-    let reuse = app.refresh(&old_refresh).await;
-    assert_eq!(error_code(reuse).await, "invalid_grant");
-
-    assert_eq!(
-        error_code(app.refresh(&new_refresh).await).await,
-        "invalid_grant"
-    );
-    assert_eq!(app.verify(&access(&second)).await.status(), 401);
-    assert_eq!(app.verify(&access(&first)).await.status(), 401);
-    let kinds: Vec<String> = app
-        .events_of("alice")
-        .await
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
-    assert!(kinds.contains(&"refresh_reuse".to_owned()), "{kinds:?}");
-    assert!(kinds.contains(&"session_revoked".to_owned()), "{kinds:?}");
-    assert!(kinds.contains(&"token_refreshed".to_owned()), "{kinds:?}");
 }
 
 #[tokio::test]
@@ -452,7 +278,7 @@ async fn hostile_and_invalid_tokens_are_refused_and_never_recorded_as_uses() {
     let good = access(&tokens);
     let secret = app.resource_server("orders").await;
     let parts: Vec<&str> = good.split('.').collect();
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let claims = claims_of(&good);
     let keys = app.state.keys.snapshot();
     let key = keys.current().unwrap();
     let now = claims["iat"].as_i64().unwrap();
@@ -544,10 +370,7 @@ async fn hostile_and_invalid_tokens_are_refused_and_never_recorded_as_uses() {
         forge(&app, &claims, |h| h.typ = Some("JWT".into())),
     ));
     hostile.push(("no typ", forge(&app, &claims, |h| h.typ = None)));
-    hostile.push((
-        "refresh token",
-        tokens["refresh_token"].as_str().unwrap().to_owned(),
-    ));
+    hostile.push(("refresh token", refresh_token(&tokens)));
     let tampered_claims = with("preferred_username", json!("admin"));
     hostile.push((
         "tampered payload",
@@ -592,17 +415,11 @@ fn decode_header_value(token: &str) -> Value {
 async fn events_past_retention_are_pruned_and_the_newest_always_stays() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let user = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user_id("alice").await;
     let now = app.state.clock.now_ms();
     let day = 86_400_000;
     for (i, age_days) in [200, 120, 91, 10, 1].into_iter().enumerate() {
-        let mut e = nod::audit::event(&user.id, "token_used", now - age_days * day);
+        let mut e = nod::audit::event(&user, "token_used", now - age_days * day);
         e.path = Some(format!("/{i}"));
         app.state.audit.record_durably(e).await.unwrap();
     }
@@ -630,16 +447,6 @@ async fn events_past_retention_are_pruned_and_the_newest_always_stays() {
     assert_eq!(last, ["/4"]);
 }
 
-/// Signs `claims` as any server holding the shared HS256 key could.
-fn sign_hs256(app: &TestApp, claims: &Value) -> String {
-    let keys = app.state.keys.snapshot();
-    let key = keys.current().unwrap();
-    let mut header = Header::new(Algorithm::HS256);
-    header.typ = Some("at+jwt".into());
-    header.kid = Some(key.kid.clone());
-    encode(&header, claims, &key.encoding).unwrap()
-}
-
 #[tokio::test]
 async fn with_a_shared_hs256_key_a_token_must_name_a_live_session_of_its_subject() {
     let app = spawn_app_with(|s| {
@@ -653,14 +460,6 @@ async fn with_a_shared_hs256_key_a_token_must_name_a_live_session_of_its_subject
     let alices = access(&app.sign_in(&alice).await);
     let bobs = access(&app.sign_in(&bob).await);
     let secret = app.resource_server("orders").await;
-    let claims_of = |token: &str| -> Value {
-        serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(token.split('.').nth(1).unwrap())
-                .unwrap(),
-        )
-        .unwrap()
-    };
     let (alice_claims, bob_claims) = (claims_of(&alices), claims_of(&bobs));
 
     let mut unknown_sid = alice_claims.clone();
@@ -675,7 +474,8 @@ async fn with_a_shared_hs256_key_a_token_must_name_a_live_session_of_its_subject
         ("unknown sid", unknown_sid),
         ("alice's sid, bob's sub", crossed),
     ] {
-        let forged = sign_hs256(&app, &claims);
+        // Signed as any server holding the shared HS256 key could.
+        let forged = forge(&app, &claims, |_| {});
         // Twice: the second answer comes from what the first one learnt.
         for attempt in 0..2 {
             let verify = app.verify(&forged).await;
@@ -691,61 +491,4 @@ async fn with_a_shared_hs256_key_a_token_must_name_a_live_session_of_its_subject
     // The real tokens, signed the same way, still verify.
     assert_eq!(app.verify(&alices).await.status(), 200);
     assert_eq!(app.verify(&bobs).await.status(), 200);
-}
-
-#[tokio::test]
-async fn a_token_of_an_expired_session_is_refused_while_the_token_itself_is_alive() {
-    let app = spawn_app_with(|s| {
-        s.tokens.session_ttl = nod::config::Ttl(Duration::from_secs(600));
-    })
-    .await;
-    let phone = app.user_with_phone("alice").await;
-    let tokens = app.sign_in(&phone).await;
-    // Nine minutes on, a refresh gives a token good for five more minutes ...
-    app.clock.advance(Duration::from_secs(9 * 60));
-    let refreshed: Value = app
-        .refresh(tokens["refresh_token"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = access(&refreshed);
-    assert_eq!(app.verify(&token).await.status(), 200);
-    // ... but the session ends at ten.
-    app.clock.advance(Duration::from_secs(61));
-    assert_eq!(app.verify(&token).await.status(), 401);
-}
-
-#[tokio::test]
-async fn a_disabled_users_refresh_is_refused_before_rotation_so_it_is_not_reuse() {
-    let app = spawn_app().await;
-    let phone = app.user_with_phone("alice").await;
-    let tokens = app.sign_in(&phone).await;
-    let refresh_token = tokens["refresh_token"].as_str().unwrap();
-
-    // The flag alone (as a script on the database might set it), sessions untouched.
-    assert!(
-        app.state
-            .store
-            .set_user_disabled("alice", true)
-            .await
-            .unwrap()
-    );
-    let refused = app.refresh(refresh_token).await;
-    assert_eq!(error_code(refused).await, "invalid_grant");
-    assert!(
-        app.state
-            .store
-            .set_user_disabled("alice", false)
-            .await
-            .unwrap()
-    );
-
-    // The token was not spent: it refreshes now, and nothing was taken for reuse.
-    assert_eq!(app.refresh(refresh_token).await.status(), 200);
-    let events = app.events_of("alice").await;
-    assert!(
-        !events.iter().any(|e| e.kind == "refresh_reuse"),
-        "{events:?}"
-    );
 }

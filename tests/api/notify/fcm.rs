@@ -16,8 +16,7 @@ use tempfile::TempDir;
 use wiremock::matchers::{body_string_contains, header as has_header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use super::{approve_prefix, header};
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, approve_prefix, header, spawn_app_with};
 
 const PROJECT: &str = "demo-project";
 const CLIENT_EMAIL: &str = "nod-sender@demo-project.iam.gserviceaccount.com";

@@ -3,8 +3,7 @@
 use wiremock::matchers::{header as has_header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::{approve_prefix, header};
-use crate::helpers::spawn_app_with;
+use crate::helpers::{approve_prefix, header, spawn_app_with};
 
 #[tokio::test]
 async fn ntfy_publishes_to_the_topic_with_title_priority_and_approve_deny_buttons() {

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use wiremock::matchers::{basic_auth, header as has_header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::approve_prefix;
-use crate::helpers::spawn_app_with;
+use crate::helpers::{approve_prefix, spawn_app_with};
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "twilio_auth_token_secret";

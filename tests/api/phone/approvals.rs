@@ -1,4 +1,4 @@
-//! The phone's API: what a device sees, and what it may decide.
+//! `/v1/device/approvals`: what a phone sees of a login, and what it may decide.
 
 use serde_json::{Value, json};
 
@@ -81,100 +81,56 @@ async fn every_active_device_of_the_user_is_notified() {
 }
 
 #[tokio::test]
-async fn a_revoked_device_can_no_longer_act() {
+async fn a_wrong_binding_code_denies_the_login() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    nod::flows::provision::revoke_device(&app.state, &phone.device_id)
-        .await
-        .unwrap();
-
-    let response = app
-        .client
-        .get(app.url("/v1/device/approvals"))
-        .bearer_auth(&phone.secret)
-        .send()
-        .await
-        .unwrap();
-
-    assert_eq!(response.status(), 401);
-    assert_eq!(error_code(response).await, "invalid_token");
-    // With its only device revoked, alice cannot start a login either.
-    assert_eq!(
-        app.login("alice", crate::helpers::PASSWORD).await.status(),
-        403
-    );
-}
-
-#[tokio::test]
-async fn device_calls_without_valid_credentials_are_401_with_a_challenge() {
-    let app = spawn_app().await;
-    for auth in [
-        None,
-        Some("Bearer not-a-device"),
-        Some("Basic Zm9vOmJhcg=="),
-        Some("Bearer"),
-    ] {
-        let mut request = app.client.get(app.url("/v1/device/approvals"));
-        if let Some(value) = auth {
-            request = request.header("authorization", value);
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 401, "{auth:?}");
-        assert!(response.headers().contains_key("www-authenticate"));
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["error"], "invalid_token");
-    }
-}
-
-#[tokio::test]
-async fn a_phone_lists_its_users_devices_and_revokes_a_lost_one() {
-    let app = spawn_app().await;
-    let kept = app.user_with_phone("alice").await;
-    let lost = app.add_phone("alice").await;
-    let bobs = app.user_with_phone("bob").await;
-
-    let listed: Value = app
-        .client
-        .get(app.url("/v1/device/devices"))
-        .bearer_auth(&kept.secret)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let devices = listed["devices"].as_array().unwrap();
-    assert_eq!(devices.len(), 2);
-    assert!(!listed.to_string().contains(&lost.secret), "no secrets");
-
-    let foreign = app
-        .client
-        .post(app.url(&format!("/v1/device/devices/{}/revoke", bobs.device_id)))
-        .bearer_auth(&kept.secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(foreign.status(), 404, "another user's device");
-
-    let revoked = app
-        .client
-        .post(app.url(&format!("/v1/device/devices/{}/revoke", lost.device_id)))
-        .bearer_auth(&kept.secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
-    // The lost phone can no longer decide anything.
-    app.start_login("alice").await;
+    let pending = app.start_login("alice").await;
     let note = app.next_notification("alice").await;
-    let decided = app
-        .decide(&lost, &note.approval_id, json!({"decision": "deny"}))
-        .await;
-    assert_eq!(decided.status(), 401);
-    assert_eq!(
-        app.decide(&bobs, &note.approval_id, json!({"decision": "deny"}))
-            .await
-            .status(),
-        404
+    let wrong = format!(
+        "{:02}",
+        (pending.binding_code.parse::<u8>().unwrap() + 1) % 100
     );
+
+    let decided = app
+        .decide(
+            &phone,
+            &note.approval_id,
+            json!({"decision": "approve", "binding_code": wrong}),
+        )
+        .await;
+
+    assert_eq!(decided.status(), 422);
+    assert_eq!(error_code(decided).await, "binding_code_mismatch");
+    let token = app.poll_token(&pending.auth_req_id, None).await;
+    assert_eq!(error_code(token).await, "access_denied");
+    // The right code afterwards is too late: a wrong number is final.
+    let retry = app.approve(&phone, &pending, &note.approval_id).await;
+    assert_eq!(retry.status(), 409);
+}
+
+#[tokio::test]
+async fn deny_and_fraud_both_end_in_access_denied() {
+    for decision in ["deny", "fraud"] {
+        let app = spawn_app().await;
+        let phone = app.user_with_phone("alice").await;
+        let pending = app.start_login("alice").await;
+        let note = app.next_notification("alice").await;
+
+        let decided = app
+            .decide(&phone, &note.approval_id, json!({"decision": decision}))
+            .await;
+
+        assert_eq!(decided.status(), 200, "{decision}");
+        let body: Value = decided.json().await.unwrap();
+        assert_eq!(
+            body["state"],
+            if decision == "deny" {
+                "denied"
+            } else {
+                "fraud"
+            }
+        );
+        let token = app.poll_token(&pending.auth_req_id, None).await;
+        assert_eq!(error_code(token).await, "access_denied", "{decision}");
+    }
 }

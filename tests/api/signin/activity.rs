@@ -2,8 +2,8 @@
 
 use reqwest::StatusCode;
 
-use super::browsing::{Jar, csrf_field, location, user_id, web_sign_in};
-use crate::helpers::spawn_app;
+use super::browsing::web_sign_in;
+use crate::helpers::{Jar, csrf_field, error_code, location, refresh_token, spawn_app};
 
 #[tokio::test]
 async fn revoke_on_the_activity_page_ends_a_session_and_its_tokens() {
@@ -20,17 +20,7 @@ async fn revoke_on_the_activity_page_ends_a_session_and_its_tokens() {
         page.contains("test suite") && page.contains("/orders/42"),
         "{page}"
     );
-    let now = app.state.clock.now_ms();
-    let api_sid = app
-        .state
-        .store
-        .active_sessions(&user_id(&app, "alice").await, now)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.client_name == "test suite")
-        .unwrap()
-        .id;
+    let api_sid = app.live_session("alice", "test suite").await;
     let csrf = csrf_field(&page);
     let revoked = jar
         .post(
@@ -49,13 +39,7 @@ async fn revoke_on_the_activity_page_ends_a_session_and_its_tokens() {
     );
     let out = jar.post(&app, "/logout", &[("csrf", &csrf)]).await;
     assert_eq!(location(&out), "/login");
-    let session = app
-        .state
-        .store
-        .session_by_id(&web_sid)
-        .await
-        .unwrap()
-        .unwrap();
+    let session = app.session(&web_sid).await;
     assert_eq!(session.revoked_by.as_deref(), Some("user"));
 }
 
@@ -124,8 +108,7 @@ async fn a_spent_refresh_token_is_no_web_sign_in_and_ends_the_session_as_reuse()
     let first = browser.get("nod_session").unwrap().to_owned();
     let refreshed = app.refresh(&first).await;
     assert_eq!(refreshed.status(), 200);
-    let second: serde_json::Value = refreshed.json().await.unwrap();
-    let second = second["refresh_token"].as_str().unwrap().to_owned();
+    let second = refresh_token(&refreshed.json().await.unwrap());
 
     // The browser still holds R1, now spent: no page, no stream, and the session ends.
     let page = browser.open(&app, "/activity").await;
@@ -137,17 +120,11 @@ async fn a_spent_refresh_token_is_no_web_sign_in_and_ends_the_session_as_reuse()
         StatusCode::OK,
         "a spent cookie streams the feed"
     );
-    let session = app
-        .state
-        .store
-        .session_by_id(&web_sid)
-        .await
-        .unwrap()
-        .unwrap();
+    let session = app.session(&web_sid).await;
     assert_eq!(session.revoked_by.as_deref(), Some("refresh_reuse"));
     // As on reuse at /v1/token: the copy's tokens die too, and the feed says why, in order.
     assert_eq!(
-        crate::helpers::error_code(app.refresh(&second).await).await,
+        error_code(app.refresh(&second).await).await,
         "invalid_grant"
     );
     let kinds: Vec<String> = app

@@ -3,8 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::browsing::{Jar, csrf_field, user_id};
-use crate::helpers::spawn_app;
+use crate::helpers::{Jar, csrf_field, spawn_app};
 
 #[tokio::test]
 async fn a_browser_that_is_not_a_paired_phone_gets_a_clear_page() {
@@ -63,7 +62,7 @@ async fn the_phone_home_answers_a_sign_in_and_revokes_sessions() {
     let left = app
         .state
         .store
-        .active_sessions(&user_id(&app, "alice").await, now)
+        .active_sessions(&app.user_id("alice").await, now)
         .await
         .unwrap();
     assert!(left.is_empty());

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nod::clock::Clock;
 use nod::config::Ttl;
 
-use super::browsing::{Jar, web_sign_in};
-use crate::helpers::{TestApp, spawn_app_with};
+use super::browsing::web_sign_in;
+use crate::helpers::{Jar, TestApp, spawn_app_with};
 
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
 use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{CIBA, error_code, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn an_approved_login_yields_an_rfc_9068_token_signed_by_a_published_key() {
@@ -30,14 +30,7 @@ async fn an_approved_login_yields_an_rfc_9068_token_signed_by_a_published_key() 
     let claims = decode::<Value>(access, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
         .unwrap()
         .claims;
-    let user = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(claims["sub"], user.id);
+    assert_eq!(claims["sub"], app.user_id("alice").await);
     assert_eq!(claims["preferred_username"], "alice");
     assert_eq!(claims["iss"], app.state.settings.issuer());
     assert_eq!(claims["amr"], json!(["pwd", "push"]));
@@ -47,13 +40,7 @@ async fn an_approved_login_yields_an_rfc_9068_token_signed_by_a_published_key() 
     );
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
     let sid = claims["sid"].as_str().unwrap();
-    let session = app
-        .state
-        .store
-        .session_by_id(sid)
-        .await
-        .unwrap()
-        .expect("session stored");
+    let session = app.session(sid).await;
     assert_eq!(session.device_id.as_deref(), Some(phone.device_id.as_str()));
 }
 
@@ -117,61 +104,6 @@ async fn polling_faster_than_the_interval_is_told_to_slow_down() {
     assert_eq!(error_code(first).await, "authorization_pending");
     assert_eq!(error_code(second).await, "slow_down");
     assert_eq!(error_code(third).await, "authorization_pending");
-}
-
-#[tokio::test]
-async fn a_wrong_binding_code_denies_the_login() {
-    let app = spawn_app().await;
-    let phone = app.user_with_phone("alice").await;
-    let pending = app.start_login("alice").await;
-    let note = app.next_notification("alice").await;
-    let wrong = format!(
-        "{:02}",
-        (pending.binding_code.parse::<u8>().unwrap() + 1) % 100
-    );
-
-    let decided = app
-        .decide(
-            &phone,
-            &note.approval_id,
-            json!({"decision": "approve", "binding_code": wrong}),
-        )
-        .await;
-
-    assert_eq!(decided.status(), 422);
-    assert_eq!(error_code(decided).await, "binding_code_mismatch");
-    let token = app.poll_token(&pending.auth_req_id, None).await;
-    assert_eq!(error_code(token).await, "access_denied");
-    // The right code afterwards is too late: a wrong number is final.
-    let retry = app.approve(&phone, &pending, &note.approval_id).await;
-    assert_eq!(retry.status(), 409);
-}
-
-#[tokio::test]
-async fn deny_and_fraud_both_end_in_access_denied() {
-    for decision in ["deny", "fraud"] {
-        let app = spawn_app().await;
-        let phone = app.user_with_phone("alice").await;
-        let pending = app.start_login("alice").await;
-        let note = app.next_notification("alice").await;
-
-        let decided = app
-            .decide(&phone, &note.approval_id, json!({"decision": decision}))
-            .await;
-
-        assert_eq!(decided.status(), 200, "{decision}");
-        let body: Value = decided.json().await.unwrap();
-        assert_eq!(
-            body["state"],
-            if decision == "deny" {
-                "denied"
-            } else {
-                "fraud"
-            }
-        );
-        let token = app.poll_token(&pending.auth_req_id, None).await;
-        assert_eq!(error_code(token).await, "access_denied", "{decision}");
-    }
 }
 
 #[tokio::test]
@@ -244,7 +176,7 @@ async fn the_token_endpoint_also_takes_json() {
     let response = app
         .client
         .post(app.url("/v1/token"))
-        .json(&json!({"grant_type": crate::helpers::CIBA, "auth_req_id": pending.auth_req_id, "wait": 0}))
+        .json(&json!({"grant_type": CIBA, "auth_req_id": pending.auth_req_id, "wait": 0}))
         .send()
         .await
         .unwrap();
@@ -274,7 +206,7 @@ async fn shutting_down_answers_a_parked_long_poll_with_authorization_pending() {
 #[tokio::test]
 async fn shutdown_closes_a_stuck_request_after_the_shutdown_timeout() {
     use tokio::io::AsyncWriteExt;
-    let mut app = crate::helpers::spawn_app_with(|s| {
+    let mut app = spawn_app_with(|s| {
         s.server.shutdown_timeout = nod::config::Ttl(Duration::from_millis(500));
     })
     .await;
