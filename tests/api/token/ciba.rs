@@ -130,9 +130,13 @@ async fn an_approval_left_unredeemed_too_long_expires() {
     let phone = app.user_with_phone("alice").await;
     let pending = app.start_login("alice").await;
     let note = app.next_notification("alice").await;
-    app.approve(&phone, &pending, &note.approval_id).await;
+    let approved = app.approve(&phone, &pending, &note.approval_id).await;
+    assert_eq!(approved.status(), 200);
+    assert_eq!(approved.json::<Value>().await.unwrap()["state"], "approved");
 
-    app.clock.advance(Duration::from_secs(121));
+    // Approved is redeemable for one approval lifetime after the decision; then it expires.
+    app.clock
+        .advance(app.state.settings.approvals.ttl.0 + Duration::from_secs(1));
 
     let token = app.poll_token(&pending.auth_req_id, None).await;
     assert_eq!(error_code(token).await, "expired_token");
@@ -144,7 +148,8 @@ async fn an_auth_req_id_redeems_only_once() {
     let phone = app.user_with_phone("alice").await;
     let pending = app.start_login("alice").await;
     let note = app.next_notification("alice").await;
-    app.approve(&phone, &pending, &note.approval_id).await;
+    let approved = app.approve(&phone, &pending, &note.approval_id).await;
+    assert_eq!(approved.status(), 200);
 
     // Two racing redemptions: exactly one wins.
     let (a, b) = tokio::join!(
