@@ -104,14 +104,14 @@ impl Application {
             background.spawn(crate::cluster::follow(state.clone(), changes));
         }
         if let Some(listener) = self.metrics {
-            let metrics = crate::api::metrics_router(state.clone());
+            let metrics = crate::routes::metrics_router(state.clone());
             background.spawn(async move {
                 if let Err(e) = axum::serve(listener, metrics).await {
                     tracing::error!(error = %e, "the /metrics listener failed");
                 }
             });
         }
-        let router = crate::api::router(state.clone());
+        let router = crate::routes::router(state.clone());
         // Tell long-lived responses (feed streams) first: graceful shutdown waits for them.
         let stopping = state.shutting_down.clone();
         let shutdown = async move {
@@ -189,7 +189,7 @@ fn spawn_background(state: &AppState) -> JoinSet<()> {
         crate::cluster::VERSION_CHECK_PERIOD,
     ));
     tasks.spawn(crate::audit::retention::run(
-        state.clone(),
+        state.retention(),
         Duration::from_secs(3600),
     ));
     // Attempt counters whose window and block are both over: without this every name ever

@@ -212,6 +212,18 @@ impl IntoResponse for Error {
     }
 }
 
+impl From<crate::audit::BadCursor> for Error {
+    fn from(_: crate::audit::BadCursor) -> Self {
+        Error::NotFound
+    }
+}
+
+impl From<crate::audit::writer::NotRecorded> for Error {
+    fn from(e: crate::audit::writer::NotRecorded) -> Self {
+        Error::Unavailable(e.to_string())
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {

@@ -8,23 +8,33 @@
 //! short-lived signed JWT (EdDSA by default, optionally encrypted) and a rotating refresh token bound to a new session.
 //!
 //! # Layout
-//! Dependencies point inward: `api`/`web`/`cli` → `flows` → `domain`/`auth`/`store`/`notify`.
+//! Dependencies point one way, from the bottom up (`tests/api/layers.rs` checks every
+//! `crate::…` path against this order):
+//! `domain` → `config` → `clock`/`metrics`/`telemetry` → `auth`/`store`/`notify`/`audit`/`wakeups`
+//! → `error` → `state`/`cluster` → `flows` → `http` → `api` | `web` → `routes`/`app` → `cli`.
 //! - [`domain`]: pure types and rules (approval state machine, binding code, username).
+//! - [`config`]: settings from `default.toml`, a file and the environment; a leaf.
 //! - [`auth`]: passwords (argon2id), random secrets, TOTP, signing keys and rotation, access
-//!   tokens (minting, JWE, the one verification core), DPoP proofs (RFC 9449), the revocation
+//!   tokens (minting, JWE, the one verification core), DPoP proofs (RFC 9449), the session
 //!   view, resource servers.
-//! - [`audit`]: feed events, the group-commit writer, the live feed, retention.
+//! - [`audit`]: feed events, page cursors, the group-commit writer, the live feed, retention.
 //! - [`store`]: the `Store` trait and its SQLite and PostgreSQL implementations.
-//! - [`cluster`]: several instances on one database — applying the changes the others commit.
 //! - [`notify`]: the `Notifier` trait, its providers and the registry that dispatches.
-//! - [`flows`]: use cases shared by the API, the pages and the CLI (login, decide, redeem, refresh, use a
-//!   token, revoke sessions, read the feed, provision).
+//! - [`wakeups`]: long-polls waiting on an approval, woken when it is decided.
+//! - [`error`]: the one error type of request paths, and its JSON shape.
+//! - [`state`]: the shared state of a running instance; [`cluster`]: several instances on one
+//!   database — applying the changes the others commit.
+//! - [`flows`]: use cases shared by the API, the pages and the CLI (login, decide, redeem,
+//!   refresh, use a token, revoke sessions, read the feed, provision).
+//! - [`http`]: what the API and the pages both take from a request (who is calling, request ids).
 //! - [`api`]: the JSON endpoints, one module per group, and their extractors; each registers its
 //!   handlers with their `#[utoipa::path]` operations, which make up `/openapi.json`.
 //! - [`web`]: the pages (`/approve`, `/enroll`, `/phone`, `/login`, `/activity`), askama
 //!   templates in `templates/`, the one cookie constructor, CSRF, security headers, and the
-//!   stylesheet and script in `static/`.
-//! - [`app`], [`state`], [`config`], [`clock`], [`error`], [`telemetry`], [`cli`]: wiring.
+//!   stylesheet and script in `static/`. `api` and `web` never import each other.
+//! - [`routes`]: the whole HTTP surface, API and pages merged under the shared layers;
+//!   [`app`]: listeners and background tasks; [`cli`]: the `nod` command.
+//! - [`clock`], [`metrics`], [`telemetry`]: time, Prometheus metrics, logging.
 
 pub mod api;
 pub mod app;
@@ -37,9 +47,12 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod flows;
+pub mod http;
 pub mod metrics;
 pub mod notify;
+pub mod routes;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod wakeups;
 pub mod web;

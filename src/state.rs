@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::audit::{AuditWriter, Feed};
+use crate::audit::{AuditWriter, CursorCodec, Feed};
 use crate::auth::dpop::{NonceIssuer, ProofChecker};
 use crate::auth::keys::{KeyConfig, KeyRing};
 use crate::auth::password::Passwords;
@@ -16,10 +16,9 @@ use crate::auth::verify::{TokenVerifier, VerifyPolicy};
 use crate::clock::Clock;
 use crate::clock::duration_ms;
 use crate::config::Settings;
-use crate::flows::feed::CursorCodec;
-use crate::flows::wakeups::WakeUps;
 use crate::notify::Registry;
 use crate::store::{self, Store};
+use crate::wakeups::WakeUps;
 
 /// How often a DPoP nonce changes; each is good for two periods.
 const DPOP_NONCE_PERIOD_SECS: u64 = 300;
@@ -165,6 +164,15 @@ impl AppState {
         self.sessions.insert_live(live);
         self.prune_sessions();
         Ok(())
+    }
+
+    /// What the retention task needs of the state.
+    pub fn retention(&self) -> crate::audit::retention::Retention {
+        crate::audit::retention::Retention {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            keep: self.settings.audit.retention.0,
+        }
     }
 
     /// Forgets expired sessions and revocations whose tokens have all expired (in memory).

@@ -2,6 +2,7 @@
 //! are built here, written in batches by the [`writer`], fanned out live to streams through
 //! the [`Feed`], and pruned by [`retention`].
 
+pub mod cursor;
 pub mod retention;
 pub mod writer;
 
@@ -11,7 +12,9 @@ use tokio::sync::broadcast;
 
 use crate::store::AuditEvent;
 
-pub use writer::{AuditWriter, Durability};
+pub use crate::config::Durability;
+pub use cursor::{BadCursor, CursorCodec};
+pub use writer::AuditWriter;
 
 /// Kinds of feed events.
 pub mod kind {

@@ -8,30 +8,28 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::{Feed, FeedItem};
-use crate::error::Error;
+use crate::config::Durability;
 use crate::store::{AuditEvent, Store};
 
 /// Most events taken into one batch.
 const MAX_BATCH: usize = 1024;
 
-/// When a request counts as recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Durability {
-    /// The answer waits until the event's batch has committed.
-    Commit,
-    /// The answer does not wait; a crash may lose the last few events.
-    Async,
-}
-
 struct Job {
     event: AuditEvent,
     ack: Option<oneshot::Sender<bool>>,
+}
+
+/// Why an event was not recorded; a request that needed it answers 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotRecorded {
+    #[error("the audit writer has stopped")]
+    WriterStopped,
+    #[error("the audit record could not be written")]
+    NotCommitted,
 }
 
 /// The handle requests use to record events.
@@ -59,7 +57,7 @@ impl AuditWriter {
 
     /// Records an event with the configured durability: in `commit` mode, returns once it is
     /// committed; an error means it was not, and the request must not answer success.
-    pub async fn record(&self, event: AuditEvent) -> Result<(), Error> {
+    pub async fn record(&self, event: AuditEvent) -> Result<(), NotRecorded> {
         match self.durability {
             Durability::Commit => self.record_durably(event).await,
             Durability::Async => self.enqueue(event).await,
@@ -67,7 +65,7 @@ impl AuditWriter {
     }
 
     /// Records an event and waits for its commit, whatever the configured durability.
-    pub async fn record_durably(&self, event: AuditEvent) -> Result<(), Error> {
+    pub async fn record_durably(&self, event: AuditEvent) -> Result<(), NotRecorded> {
         let (ack, committed) = oneshot::channel();
         self.jobs
             .send(Job {
@@ -75,22 +73,20 @@ impl AuditWriter {
                 ack: Some(ack),
             })
             .await
-            .map_err(|_| Error::Unavailable("the audit writer has stopped".into()))?;
+            .map_err(|_| NotRecorded::WriterStopped)?;
         match committed.await {
             Ok(true) => Ok(()),
-            _ => Err(Error::Unavailable(
-                "the audit record could not be written".into(),
-            )),
+            _ => Err(NotRecorded::NotCommitted),
         }
     }
 
     /// Queues an event without waiting for its commit (background events: notifications,
     /// refused tokens).
-    pub async fn enqueue(&self, event: AuditEvent) -> Result<(), Error> {
+    pub async fn enqueue(&self, event: AuditEvent) -> Result<(), NotRecorded> {
         self.jobs
             .send(Job { event, ack: None })
             .await
-            .map_err(|_| Error::Unavailable("the audit writer has stopped".into()))
+            .map_err(|_| NotRecorded::WriterStopped)
     }
 
     /// Stops taking events, writes everything queued, and returns when the writer has ended.

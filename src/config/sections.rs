@@ -279,7 +279,7 @@ pub struct FcmSettings {
 #[serde(deny_unknown_fields)]
 pub struct AuditSettings {
     /// `commit`: a use is answered after its event is committed; `async`: without waiting.
-    pub durability: crate::audit::Durability,
+    pub durability: Durability,
     /// How long events are kept.
     pub retention: Ttl,
     /// Events queued for the writer before callers wait.
@@ -353,3 +353,13 @@ pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 
 /// Length of `tokens.encryption_key` (and `totp.encryption_key`): an AES-256 key.
 pub const ENCRYPTION_KEY_BYTES: usize = 32;
+
+/// When a request counts as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// The answer waits until the event's batch has committed.
+    Commit,
+    /// The answer does not wait; a crash may lose the last few events.
+    Async,
+}

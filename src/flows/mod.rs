@@ -12,4 +12,3 @@ pub mod session;
 pub mod token;
 pub mod totp;
 pub mod usage;
-pub mod wakeups;

@@ -12,10 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{cookies, csrf, page};
-use crate::api::extract::ClientInfo;
 use crate::domain::{Channel, ChannelList};
 use crate::error::{Error, Result};
 use crate::flows::enroll::redeem;
+use crate::http::client::ClientInfo;
 use crate::state::AppState;
 
 /// `GET` and `POST /enroll/{code}`: the pairing form a one-time link opens, and pairing.

@@ -18,13 +18,13 @@ use utoipa_axum::routes;
 
 use super::csrf::CsrfForm;
 use super::{cookies, csrf, page, viewer};
-use crate::api::extract::ClientInfo;
 use crate::auth::secrets::digest_secret;
 use crate::domain::LoginContext;
 use crate::error::{Error, Result};
 use crate::flows::login::{LoginAttempt, seconds_left, start_login};
 use crate::flows::session::{self, RevokedBy};
 use crate::flows::token::redeem_ciba;
+use crate::http::client::ClientInfo;
 use crate::state::AppState;
 
 /// The client name of a web sign-in, as the phone and the feed show it.

@@ -17,6 +17,7 @@ mod dpop;
 mod enroll;
 mod feed;
 mod keys;
+mod layers;
 mod limits;
 mod login;
 mod mock_endpoint;

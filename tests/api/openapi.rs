@@ -63,7 +63,7 @@ fn operations(document: &Value) -> BTreeSet<(String, String)> {
 }
 
 fn served_document() -> Value {
-    serde_json::to_value(nod::api::openapi_document(true)).expect("document as JSON")
+    serde_json::to_value(nod::routes::openapi_document(true)).expect("document as JSON")
 }
 
 #[tokio::test]

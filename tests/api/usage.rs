@@ -424,7 +424,9 @@ async fn events_past_retention_are_pruned_and_the_newest_always_stays() {
         app.state.audit.record_durably(e).await.unwrap();
     }
 
-    let pruned = nod::audit::retention::prune_once(&app.state).await.unwrap();
+    let pruned = nod::audit::retention::prune_once(&app.state.retention())
+        .await
+        .unwrap();
 
     assert_eq!(pruned, 3, "the three events older than 90 days go");
     let left: Vec<String> = app
@@ -437,7 +439,9 @@ async fn events_past_retention_are_pruned_and_the_newest_always_stays() {
 
     // Even when everything is old, the newest event stays, so event ids never restart.
     app.clock.advance(Duration::from_secs(400 * 86_400));
-    nod::audit::retention::prune_once(&app.state).await.unwrap();
+    nod::audit::retention::prune_once(&app.state.retention())
+        .await
+        .unwrap();
     let last: Vec<String> = app
         .uses_of("alice")
         .await

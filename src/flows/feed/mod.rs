@@ -1,8 +1,7 @@
-//! Reading a user's audit feed: newest-first pages with opaque cursors ([`cursor`]), a live
+//! Reading a user's audit feed: newest-first pages with opaque cursors ([`crate::audit::cursor`]), a live
 //! follow that never skips nor repeats an event ([`live`]), and the one JSON view of an event
 //! that the API, the stream and the CLI all print.
 
-pub mod cursor;
 pub mod live;
 
 use serde::Serialize;
@@ -12,8 +11,6 @@ use crate::audit::kind;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{AuditCursor, AuditEvent, AuditFilter};
-
-pub use cursor::CursorCodec;
 
 /// Events per page when the client does not say.
 pub const DEFAULT_LIMIT: u32 = 50;

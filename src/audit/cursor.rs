@@ -12,8 +12,6 @@ use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::error::{Error, Result};
-
 /// The only cursor layout so far; a new layout gets a new byte, old cursors then 404.
 const VERSION: u8 = 1;
 /// Separates this use of the key from any other it might ever get.
@@ -21,6 +19,10 @@ const LABEL: &[u8] = b"nod feed cursor v1\0";
 const ID_LEN: usize = 8;
 const TAG_LEN: usize = 32;
 const CURSOR_LEN: usize = 1 + ID_LEN + TAG_LEN;
+
+/// A cursor this codec did not issue to this user, whatever is wrong with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadCursor;
 
 /// Encodes and checks feed cursors.
 #[derive(Clone)]
@@ -48,19 +50,16 @@ impl CursorCodec {
     }
 
     /// The event id of a cursor issued to `user_id` by this process. Anything else — garbage,
-    /// a flipped character, another user's cursor, one from before a restart — is `NotFound`:
-    /// the caller learns nothing about why.
-    pub fn decode(&self, user_id: &str, cursor: &str) -> Result<i64> {
-        let raw = URL_SAFE_NO_PAD
-            .decode(cursor)
-            .map_err(|_| Error::NotFound)?;
+    /// a flipped character, another user's cursor, one from before a restart — is the same
+    /// [`BadCursor`] (answered `404`): the caller learns nothing about why.
+    pub fn decode(&self, user_id: &str, cursor: &str) -> Result<i64, BadCursor> {
+        let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| BadCursor)?;
         if raw.len() != CURSOR_LEN || raw[0] != VERSION {
-            return Err(Error::NotFound);
+            return Err(BadCursor);
         }
         let (id_bytes, tag) = raw[1..].split_at(ID_LEN);
-        hmac::verify(&self.key, &signed_message(user_id, id_bytes), tag)
-            .map_err(|_| Error::NotFound)?;
-        let id_bytes: [u8; ID_LEN] = id_bytes.try_into().map_err(|_| Error::NotFound)?;
+        hmac::verify(&self.key, &signed_message(user_id, id_bytes), tag).map_err(|_| BadCursor)?;
+        let id_bytes: [u8; ID_LEN] = id_bytes.try_into().map_err(|_| BadCursor)?;
         Ok(i64::from_be_bytes(id_bytes))
     }
 }
@@ -93,10 +92,7 @@ mod tests {
     #[test]
     fn another_users_cursor_is_not_found() {
         let cursor = codec().encode("alice", 42);
-        assert!(matches!(
-            codec().decode("bob", &cursor),
-            Err(Error::NotFound)
-        ));
+        assert!(matches!(codec().decode("bob", &cursor), Err(BadCursor)));
     }
 
     #[test]
