@@ -143,12 +143,7 @@ async fn refreshing_a_bound_session_needs_its_key_and_a_failed_try_rotates_nothi
 
     assert_eq!(error_code(without_proof).await, "invalid_grant");
     assert_eq!(error_code(with_other_key).await, "invalid_grant");
-    let kinds: Vec<String> = app
-        .events_of("alice")
-        .await
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = app.kinds_of("alice").await;
     assert!(
         !kinds
             .iter()

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use nod::domain::Username;
-use nod::flows::enroll::create_link;
 use serde_json::{Value, json};
 
 use crate::helpers::{Phone, TestApp, all_at_once, error_code, spawn_app, spawn_app_with};
@@ -26,18 +24,11 @@ fn phone_of(username: &str, device: &Value) -> Phone {
     }
 }
 
-async fn link_for(app: &TestApp, name: &str) -> String {
-    create_link(&app.state, &Username::parse(name).unwrap())
-        .await
-        .unwrap()
-        .code
-}
-
 #[tokio::test]
 async fn a_phone_pairs_with_a_link_and_signs_in_with_its_authenticator_code() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = link_for(&app, "alice").await;
+    let code = app.pairing_code("alice").await;
 
     let paired = enroll(
         &app,
@@ -93,7 +84,7 @@ async fn a_phone_pairs_with_a_link_and_signs_in_with_its_authenticator_code() {
 async fn a_pairing_link_works_once_and_for_a_day() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = link_for(&app, "alice").await;
+    let code = app.pairing_code("alice").await;
     let body = json!({"code": code, "name": "phone"});
     assert_eq!(enroll(&app, body.clone()).await.status(), 200);
     assert_eq!(
@@ -102,7 +93,7 @@ async fn a_pairing_link_works_once_and_for_a_day() {
         "used"
     );
 
-    let stale = link_for(&app, "alice").await;
+    let stale = app.pairing_code("alice").await;
     app.clock.advance(Duration::from_secs(24 * 3600 + 1));
     assert_eq!(
         error_code(enroll(&app, json!({"code": stale, "name": "phone"})).await).await,
@@ -119,7 +110,7 @@ async fn a_pairing_link_works_once_and_for_a_day() {
 async fn a_phone_paired_without_a_channel_is_not_pushed_but_sees_its_approvals() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = link_for(&app, "alice").await;
+    let code = app.pairing_code("alice").await;
     let device: Value = enroll(&app, json!({"code": code, "name": "polling phone"}))
         .await
         .json()
@@ -137,7 +128,7 @@ async fn a_phone_paired_without_a_channel_is_not_pushed_but_sees_its_approvals()
 async fn a_bad_channel_is_refused_without_spending_the_code() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = link_for(&app, "alice").await;
+    let code = app.pairing_code("alice").await;
 
     let bad = enroll(
         &app,
@@ -169,7 +160,7 @@ async fn thirty_parallel_wrong_pairing_codes_get_exactly_the_limit_looked_up() {
         "{statuses:?}"
     );
     // While the address is blocked even a real code waits; after the block it pairs.
-    let code = link_for(&app, "alice").await;
+    let code = app.pairing_code("alice").await;
     let blocked = enroll(&app, json!({"code": code, "name": "Pixel"})).await;
     assert_eq!(blocked.status(), 429);
     assert!(blocked.headers().contains_key("retry-after"));
@@ -183,7 +174,7 @@ async fn a_real_pairing_code_does_not_count_against_its_address() {
     let app = spawn_app_with(|s| s.limits.enroll_max_failures = 2).await;
     app.add_user("alice").await;
     for i in 0..3 {
-        let code = link_for(&app, "alice").await;
+        let code = app.pairing_code("alice").await;
         let paired = enroll(&app, json!({"code": code, "name": format!("Pixel {i}")})).await;
         assert_eq!(paired.status(), 200);
     }

@@ -132,9 +132,7 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 202);
         let pending = Pending::from_login(response).await;
-        let note = self.next_notification(&phone.username).await;
-        let approved = self.approve(phone, &pending, &note.approval_id).await;
-        assert_eq!(approved.status(), 200);
+        self.approve_on_phone(phone, &pending).await;
         pending
     }
 

@@ -18,6 +18,12 @@ impl TestApp {
         events
     }
 
+    /// The kind of every event of `username`, oldest first.
+    pub async fn kinds_of(&self, username: &str) -> Vec<String> {
+        let events = self.events_of(username).await;
+        events.into_iter().map(|e| e.kind).collect()
+    }
+
     /// The `token_used` events of `username`, oldest first.
     pub async fn uses_of(&self, username: &str) -> Vec<AuditEvent> {
         let mut uses = self.events_of(username).await;

@@ -23,7 +23,7 @@ pub use parallel::{Statuses, all_at_once};
 pub use people::{PASSWORD, Phone};
 pub use signin::{CIBA, Pending, access, refresh_token};
 pub use tokens::claims_of;
-pub use web::{Jar, csrf_field, location};
+pub use web::{Jar, csrf_field, location, text_after};
 
 #[allow(unused_imports, reason = "for the multi-instance tests")]
 pub use crate::test_database::{TestDatabase, fresh_postgres_url};

@@ -51,10 +51,24 @@ impl TestApp {
         }
     }
 
+    /// The code of a fresh single-use pairing link for `name` (`nod enroll-link`).
+    pub async fn pairing_code(&self, name: &str) -> String {
+        let username = Username::parse(name).expect("username");
+        nod::flows::enroll::create_link(&self.state, &username)
+            .await
+            .expect("pairing link")
+            .code
+    }
+
     /// A user with one mock phone.
     pub async fn user_with_phone(&self, name: &str) -> Phone {
+        self.user_with_phone_on(name, &["mock"]).await
+    }
+
+    /// A user with one phone reached through `channels` (as for `add_phone_with`).
+    pub async fn user_with_phone_on(&self, name: &str, channels: &[&str]) -> Phone {
         self.add_user(name).await;
-        self.add_phone(name).await
+        self.add_phone_with(name, channels).await
     }
 
     /// The stored user named `username`.

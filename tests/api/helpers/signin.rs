@@ -62,6 +62,17 @@ impl TestApp {
             .expect("a notification within 5 s")
     }
 
+    /// The path of the one-time approval link in the next notification for `username`.
+    pub async fn approval_path(&self, username: &str) -> String {
+        let note = self.next_notification(username).await;
+        let path = note
+            .approve_url
+            .trim_start_matches(self.state.settings.server.public_url.as_str())
+            .to_owned();
+        assert!(path.starts_with("/approve/"), "{path}");
+        path
+    }
+
     /// Polls `/v1/token` (form-encoded, as RFC 6749 clients do).
     pub async fn poll_token(&self, auth_req_id: &str, wait: Option<u64>) -> reqwest::Response {
         let mut form = vec![
@@ -89,12 +100,26 @@ impl TestApp {
             .expect("totp request")
     }
 
+    /// The phone approves `pending` (from the next notification for its user) with the right
+    /// number, and the approval says so.
+    pub async fn approve_on_phone(&self, phone: &Phone, pending: &Pending) {
+        let note = self.next_notification(&phone.username).await;
+        let approved = self.approve(phone, pending, &note.approval_id).await;
+        assert_eq!(approved.status(), 200);
+        let body: Value = approved.json().await.expect("decision json");
+        assert_eq!(body["state"], "approved", "{body}");
+    }
+
+    /// Logs in and approves on the phone; the approval is not redeemed yet.
+    pub async fn approved_login(&self, phone: &Phone) -> Pending {
+        let pending = self.start_login(&phone.username).await;
+        self.approve_on_phone(phone, &pending).await;
+        pending
+    }
+
     /// Logs in, approves on the phone with the right number, and redeems: the token response.
     pub async fn sign_in(&self, phone: &Phone) -> Value {
-        let pending = self.start_login(&phone.username).await;
-        let note = self.next_notification(&phone.username).await;
-        let approved = self.approve(phone, &pending, &note.approval_id).await;
-        assert_eq!(approved.status(), 200);
+        let pending = self.approved_login(phone).await;
         let token = self.poll_token(&pending.auth_req_id, None).await;
         assert_eq!(token.status(), 200);
         token.json().await.expect("token json")

@@ -96,12 +96,18 @@ impl Jar {
 
 /// The page's CSRF field.
 pub fn csrf_field(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
+    text_after(page, "name=\"csrf\" value=\"", '"')
+}
+
+/// The text after the first `start` in `page`, up to the next `end`: an attribute's value, an
+/// element's text.
+pub fn text_after(page: &str, start: &str, end: char) -> String {
+    page.split(start)
         .nth(1)
-        .unwrap()
-        .split('"')
+        .unwrap_or_else(|| panic!("no {start} in {page}"))
+        .split(end)
         .next()
-        .unwrap()
+        .unwrap_or_default()
         .to_owned()
 }
 

@@ -36,10 +36,7 @@ async fn enroll(app: &TestApp, code: &str, notify: Value) -> reqwest::Response {
 async fn enrolling_with_a_webhook_to_an_internal_address_is_refused_without_spending_the_code() {
     let app = guarded_app().await;
     app.add_user("alice").await;
-    let code = nod::flows::enroll::create_link(&app.state, &Username::parse("alice").unwrap())
-        .await
-        .unwrap()
-        .code;
+    let code = app.pairing_code("alice").await;
 
     for address in [
         "http://169.254.169.254/latest/meta-data",
@@ -159,8 +156,7 @@ async fn a_webhook_redirect_is_not_followed() {
         s.notify.webhook.secret = nod::config::Secret::new("whsec_guard");
     })
     .await;
-    app.add_user("alice").await;
-    app.add_phone_with("alice", &[&format!("webhook={}/hook", receiver.uri())])
+    app.user_with_phone_on("alice", &[&format!("webhook={}/hook", receiver.uri())])
         .await;
 
     app.start_login("alice").await;

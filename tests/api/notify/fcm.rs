@@ -133,8 +133,7 @@ async fn fcm_fetches_one_oauth_token_reuses_it_and_refreshes_it_near_expiry() {
         .await;
     let app = google.app().await;
     for user in ["alice", "bob", "carol"] {
-        app.add_user(user).await;
-        app.add_phone_with(user, &[&format!("fcm=registration-token-of-{user}")])
+        app.user_with_phone_on(user, &[&format!("fcm=registration-token-of-{user}")])
             .await;
     }
 
@@ -207,8 +206,7 @@ async fn an_unregistered_fcm_token_fails_permanently_as_a_stale_push_target_and_
         .mount(&google.server)
         .await;
     let app = google.app().await;
-    app.add_user("alice").await;
-    app.add_phone_with("alice", &["fcm=an-uninstalled-app", "mock"])
+    app.user_with_phone_on("alice", &["fcm=an-uninstalled-app", "mock"])
         .await;
     app.start_login("alice").await;
 

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use wiremock::matchers::{basic_auth, header as has_header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{approve_prefix, spawn_app_with};
+use crate::helpers::{TestApp, approve_prefix, spawn_app_with};
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "twilio_auth_token_secret";
 
-async fn app_for(twilio: &MockServer) -> crate::helpers::TestApp {
+/// An app with Twilio enabled against the fake `twilio`.
+async fn app_for(twilio: &MockServer) -> TestApp {
     let base = twilio.uri();
     spawn_app_with(|s| {
         s.notify.twilio.enabled = true;
@@ -41,8 +42,8 @@ async fn twilio_sends_one_segment_sms_with_the_link_by_form_post_and_basic_auth(
         .mount(&twilio)
         .await;
     let app = app_for(&twilio).await;
-    app.add_user("alice").await;
-    app.add_phone_with("alice", &["twilio=+15551234567"]).await;
+    app.user_with_phone_on("alice", &["twilio=+15551234567"])
+        .await;
     app.start_login("alice").await;
 
     let attempts = app.delivery_attempts("alice", 1).await;
@@ -79,8 +80,8 @@ async fn a_twilio_error_lands_in_the_feed_with_its_code_and_without_the_credenti
         .mount(&twilio)
         .await;
     let app = app_for(&twilio).await;
-    app.add_user("alice").await;
-    app.add_phone_with("alice", &["twilio=+15551234567"]).await;
+    app.user_with_phone_on("alice", &["twilio=+15551234567"])
+        .await;
     app.start_login("alice").await;
 
     let attempts = app.delivery_attempts("alice", 1).await;

@@ -3,7 +3,15 @@
 use serde_json::Value;
 
 use crate::feed::{events, feed_page};
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{Phone, TestApp, error_code, spawn_app};
+
+/// The id of the first session the phone lists.
+async fn first_listed(app: &TestApp, phone: &Phone) -> String {
+    app.sessions_of(phone).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
 
 #[tokio::test]
 async fn a_new_session_is_listed_unused_with_its_client() {
@@ -32,10 +40,7 @@ async fn a_device_revokes_a_session_and_the_feed_says_so() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
     app.sign_in(&phone).await;
-    let sid = app.sessions_of(&phone).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sid = first_listed(&app, &phone).await;
 
     let response = app
         .phone_post(&phone, &format!("sessions/{sid}/revoke"))
@@ -65,10 +70,7 @@ async fn revoking_another_users_or_an_unknown_session_is_not_found() {
     let alices_phone = app.user_with_phone("alice").await;
     let bobs_phone = app.user_with_phone("bob").await;
     app.sign_in(&alices_phone).await;
-    let sid = app.sessions_of(&alices_phone).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sid = first_listed(&app, &alices_phone).await;
 
     let foreign = app
         .phone_post(&bobs_phone, &format!("sessions/{sid}/revoke"))

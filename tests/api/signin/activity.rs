@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 
 use super::browsing::web_sign_in;
-use crate::helpers::{Jar, csrf_field, error_code, location, refresh_token, spawn_app};
+use crate::helpers::{Jar, csrf_field, error_code, location, refresh_token, spawn_app, text_after};
 
 #[tokio::test]
 async fn revoke_on_the_activity_page_ends_a_session_and_its_tokens() {
@@ -67,13 +67,7 @@ async fn activity_filters_by_kind_and_pages_with_an_older_link() {
         25,
         "only uses (plus the option)"
     );
-    let older = first
-        .split("href=\"/activity?kind=token_used&#38;before=")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let older = text_after(&first, "href=\"/activity?kind=token_used&#38;before=", '"');
     assert!(first.contains("data-stream=\"/activity/stream?kind=token_used\""));
     let second = jar
         .open(&app, &format!("/activity?kind=token_used&before={older}"))

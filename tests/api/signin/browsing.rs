@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Jar, PASSWORD, Phone, TestApp, csrf_field, location};
+use crate::helpers::{Jar, PASSWORD, Phone, TestApp, csrf_field, location, text_after};
 
 /// Posts the sign-in form; the browser is then waiting for the phone. Returns the number the
 /// waiting page shows and the waiting page itself.
@@ -30,14 +30,7 @@ pub(super) async fn start_web_login(
     let waiting = jar.open(app, "/login/wait").await;
     assert_eq!(waiting.status(), 200);
     let page = waiting.text().await.unwrap();
-    let number = page
-        .split("id=\"binding-code\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap()
-        .to_owned();
+    let number = text_after(&page, "id=\"binding-code\">", '<');
     (number, page)
 }
 

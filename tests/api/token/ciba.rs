@@ -128,11 +128,7 @@ async fn an_undecided_login_expires_for_the_client_and_the_phone() {
 async fn an_approval_left_unredeemed_too_long_expires() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let pending = app.start_login("alice").await;
-    let note = app.next_notification("alice").await;
-    let approved = app.approve(&phone, &pending, &note.approval_id).await;
-    assert_eq!(approved.status(), 200);
-    assert_eq!(approved.json::<Value>().await.unwrap()["state"], "approved");
+    let pending = app.approved_login(&phone).await;
 
     // Approved is redeemable for one approval lifetime after the decision; then it expires.
     app.clock
@@ -146,10 +142,7 @@ async fn an_approval_left_unredeemed_too_long_expires() {
 async fn an_auth_req_id_redeems_only_once() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let pending = app.start_login("alice").await;
-    let note = app.next_notification("alice").await;
-    let approved = app.approve(&phone, &pending, &note.approval_id).await;
-    assert_eq!(approved.status(), 200);
+    let pending = app.approved_login(&phone).await;
 
     // Two racing redemptions: exactly one wins.
     let (a, b) = tokio::join!(
