@@ -154,11 +154,7 @@ async fn thirty_parallel_wrong_pairing_codes_get_exactly_the_limit_looked_up() {
     });
     let statuses = all_at_once(guesses).await;
 
-    assert_eq!(
-        (statuses.count(400), statuses.count(429)),
-        (5, 25),
-        "{statuses:?}"
-    );
+    statuses.assert_counts(&[(400, 5), (429, 25)]);
     // While the address is blocked even a real code waits; after the block it pairs.
     let code = app.pairing_code("alice").await;
     let blocked = enroll(&app, json!({"code": code, "name": "Pixel"})).await;

@@ -166,9 +166,5 @@ async fn thirty_parallel_wrong_codes_get_exactly_the_limit_compared() {
     let statuses = all_at_once(guesses).await;
 
     // (a guess that happened to be right would be a 200: one in 10^5 per code, never here)
-    assert_eq!(
-        (statuses.count(400), statuses.count(429)),
-        (limit, 30 - limit),
-        "{statuses:?}"
-    );
+    statuses.assert_counts(&[(400, limit), (429, 30 - limit)]);
 }

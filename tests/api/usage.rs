@@ -189,7 +189,7 @@ async fn under_concurrency_every_200_has_exactly_one_use_and_no_401_has_one() {
     });
     let statuses = all_at_once(calls).await;
 
-    assert_eq!((statuses.count(200), statuses.count(401)), (150, 50));
+    statuses.assert_counts(&[(200, 150), (401, 50)]);
     let ok: Vec<usize> = (0..200).filter(|i| statuses.0[*i] == 200).collect();
     let mut used_paths: Vec<String> = app
         .uses_of("alice")
@@ -210,40 +210,27 @@ async fn logout_and_rfc_7009_revocation_end_the_session() {
     let by_logout = access(&app.sign_in(&phone).await);
     let by_revoke = app.sign_in(&phone).await;
 
-    let logout = app
-        .client
-        .post(app.url("/v1/logout"))
-        .bearer_auth(&by_logout)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), 204);
+    let logout = |token: String| {
+        app.client
+            .post(app.url("/v1/logout"))
+            .bearer_auth(token)
+            .send()
+    };
+    let revoke = |token: String| {
+        let form = [("token", token)];
+        app.client.post(app.url("/v1/revoke")).form(&form).send()
+    };
+
+    let logged_out = logout(by_logout.clone()).await.unwrap();
+    assert_eq!(logged_out.status(), 204);
     assert_eq!(app.verify(&by_logout).await.status(), 401);
-    let again = app
-        .client
-        .post(app.url("/v1/logout"))
-        .bearer_auth(&by_logout)
-        .send()
-        .await
-        .unwrap();
+    let again = logout(by_logout.clone()).await.unwrap();
     assert_eq!(again.status(), 401);
 
-    let revoke = app
-        .client
-        .post(app.url("/v1/revoke"))
-        .form(&[("token", by_revoke["refresh_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoke.status(), 200);
+    let revoked = revoke(refresh_token(&by_revoke)).await.unwrap();
+    assert_eq!(revoked.status(), 200);
     assert_eq!(app.verify(&access(&by_revoke)).await.status(), 401);
-    let unknown = app
-        .client
-        .post(app.url("/v1/revoke"))
-        .form(&[("token", "nope")])
-        .send()
-        .await
-        .unwrap();
+    let unknown = revoke("nope".into()).await.unwrap();
     assert_eq!(
         unknown.status(),
         200,

@@ -12,6 +12,13 @@ impl Statuses {
     pub fn count(&self, status: u16) -> usize {
         self.0.iter().filter(|s| **s == status).count()
     }
+
+    /// Asserts how many answered each status, e.g. `[(401, 5), (429, 25)]`.
+    pub fn assert_counts(&self, expected: &[(u16, usize)]) {
+        let counted: Vec<(u16, usize)> =
+            expected.iter().map(|(s, _)| (*s, self.count(*s))).collect();
+        assert_eq!(counted, expected, "{:?}", self.0);
+    }
 }
 
 /// Sends every request at once (one task polls them all, so none waits for another to start)
