@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiJson, DeviceAuth};
-use crate::domain::{BindingCode, Decision};
+use super::extract::ApiJson;
+use crate::domain::{Decision, DecisionError};
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::approval::{PendingApproval, decide, pending_for};
+use crate::http::device::DeviceAuth;
 use crate::state::AppState;
 
 /// `/v1/device/approvals`: the phone's pending approvals, and its decision on one.
@@ -106,23 +107,15 @@ async fn decide_approval(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Json<DecisionResult>> {
-    let decision = match body.decision.as_str() {
-        "approve" => {
-            let code = body.binding_code.as_deref().ok_or_else(|| {
-                Error::InvalidRequest(
-                    "approve needs the binding_code shown on the login screen".into(),
-                )
-            })?;
-            Decision::Approve(BindingCode::parse(code).map_err(Error::InvalidRequest)?)
-        }
-        "deny" => Decision::Deny,
-        "fraud" => Decision::Fraud,
-        _ => {
-            return Err(Error::InvalidRequest(
-                "decision must be approve, deny or fraud".into(),
-            ));
-        }
-    };
+    let decision = Decision::parse(&body.decision, body.binding_code.as_deref()).map_err(|e| {
+        Error::InvalidRequest(match e {
+            DecisionError::MissingCode => {
+                "approve needs the binding_code shown on the login screen".into()
+            }
+            DecisionError::BadCode(message) => message,
+            DecisionError::UnknownChoice => "decision must be approve, deny or fraud".into(),
+        })
+    })?;
     let outcome = decide(&state, &device, &id, decision).await?;
     Ok(Json(DecisionResult {
         id,

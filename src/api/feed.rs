@@ -2,27 +2,22 @@
 //! (the same events live, as Server-Sent Events). Everything is scoped to the authenticated
 //! device's user; a cursor or session id that is not theirs is `404`.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{FromRequestParts, Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::response::sse::Event;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::DeviceAuth;
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::feed::{self, EventView, FeedPage, PageRequest};
+use crate::http::device::DeviceAuth;
+use crate::http::sse;
 use crate::state::AppState;
 use crate::store::AuditEvent;
-
-/// Comment lines this often keep proxies and phones from dropping an idle stream.
-const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// `GET /v1/device/feed` (pages) and `GET /v1/device/feed/stream` (server-sent events).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -104,6 +99,8 @@ async fn list_feed(
         before: params.before.as_deref(),
         kind: params.kind.as_deref(),
         sid: params.sid.as_deref(),
+        // The device API has no time range parameters.
+        ..PageRequest::default()
     };
     Ok(Json(feed::page(&state, &device.user_id, request).await?))
 }
@@ -133,7 +130,7 @@ async fn stream_feed(
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<StreamParams>,
 ) -> Result<Response> {
-    let after = last_event_id(&headers)?;
+    let after = sse::last_event_id(&headers)?;
     let filter = feed::parse_filter(
         &state,
         &device.user_id,
@@ -142,38 +139,7 @@ async fn stream_feed(
     )
     .await?;
     let live = feed::live::follow(&state, (&device).into(), filter, after).await?;
-    let events = live.map(|item| match item {
-        Ok(event) => sse_event(&event),
-        Err(e) => {
-            // The client reconnects with Last-Event-ID and resumes where it was.
-            tracing::warn!(error = %e, "feed stream ended by an error");
-            Err(axum::Error::new(e))
-        }
-    });
-    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT));
-    // nginx buffers responses by default, which would hold events back until a buffer fills.
-    let no_buffering = (
-        HeaderName::from_static("x-accel-buffering"),
-        HeaderValue::from_static("no"),
-    );
-    Ok(([no_buffering], sse).into_response())
-}
-
-/// The id a reconnecting client last received (`Last-Event-ID`): absent or empty means "from
-/// now"; anything but 1 to 18 digits (the ids nod sends; the document's pattern) is `400`.
-fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>> {
-    let Some(value) = headers.get("last-event-id") else {
-        return Ok(None);
-    };
-    let text = value.to_str().unwrap_or("\u{0}");
-    if text.is_empty() {
-        return Ok(None);
-    }
-    Some(text)
-        .filter(|t| t.len() <= 18 && t.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|t| t.parse::<i64>().ok())
-        .map(Some)
-        .ok_or_else(|| Error::InvalidRequest("Last-Event-ID must be an event id".into()))
+    Ok(sse::respond(live, sse_event))
 }
 
 /// `id:` the event id, `event:` its kind, `data:` the same JSON as a page entry.

@@ -12,9 +12,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{DpopHeader, DpopProof, FormOrJson};
+use crate::domain::{AuthReqId, RefreshToken};
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::dpop::{current_nonce, request_key, request_proof};
-use crate::flows::token::{CIBA_GRANT, TokenResponse, redeem_ciba_with_proof, refresh};
+use crate::flows::token::{
+    CIBA_GRANT, Poll, Refusal, TokenResponse, redeem_ciba_with_proof, refresh,
+};
 use crate::state::AppState;
 
 /// `POST /v1/token`: the CIBA and refresh-token grants.
@@ -103,6 +106,26 @@ impl WaitParam {
     }
 }
 
+/// A redemption on the wire: the tokens, or the CIBA error code of where it stands (CIBA Core
+/// §11: `authorization_pending`, `slow_down`, `access_denied`, `expired_token`) or RFC 6749's
+/// `invalid_grant`.
+pub(super) fn tokens_or_error(poll: Poll) -> Result<TokenResponse> {
+    match poll {
+        Poll::Issued(tokens) => Ok(tokens),
+        Poll::Pending => Err(Error::AuthorizationPending),
+        Poll::SlowDown => Err(Error::SlowDown),
+        Poll::Denied => Err(Error::AccessDenied),
+        Poll::Expired => Err(Error::ExpiredToken),
+        Poll::Refused(Refusal::Unknown) => Err(Error::InvalidGrant("unknown auth_req_id")),
+        Poll::Refused(Refusal::Redeemed) => {
+            Err(Error::InvalidGrant("auth_req_id already redeemed"))
+        }
+        Poll::Refused(Refusal::OtherKey) => Err(Error::InvalidGrant(
+            "this auth_req_id is bound to a DPoP key; send a proof from it",
+        )),
+    }
+}
+
 /// Redeems an approval (CIBA grant, optionally long-polling with `wait`) or a refresh token.
 #[utoipa::path(
     post,
@@ -116,6 +139,7 @@ impl WaitParam {
     responses(
         (status = 200, description = "Tokens issued (`Cache-Control: no-store`)", body = TokenResponse),
         (status = 400, description = "`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `invalid_request`, `unsupported_grant_type`, `invalid_dpop_proof`, `use_dpop_nonce`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -137,9 +161,7 @@ async fn token(
                 .as_deref()
                 .filter(|id| !id.is_empty())
                 .ok_or_else(|| Error::InvalidRequest("auth_req_id is required".into()))?;
-            if auth_req_id.len() > 256 {
-                return Err(Error::InvalidGrant("unknown auth_req_id"));
-            }
+            let auth_req_id = AuthReqId::parse(auth_req_id)?;
             let max_wait = state.settings.approvals.max_wait_secs;
             let wait = match &params.wait {
                 Some(w) => w.seconds(max_wait)?,
@@ -148,7 +170,7 @@ async fn token(
             // Spent only once the auth_req_id is found: made-up ids do not fill the cache.
             let proof = request_proof(&state, proof.as_deref(), "/v1/token")?;
             let wait = Duration::from_secs(wait);
-            redeem_ciba_with_proof(&state, auth_req_id, wait, proof).await?
+            tokens_or_error(redeem_ciba_with_proof(&state, &auth_req_id, wait, proof).await?)?
         }
         "refresh_token" => {
             let presented = params
@@ -156,13 +178,9 @@ async fn token(
                 .as_deref()
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| Error::InvalidRequest("refresh_token is required".into()))?;
-            if presented.len() > 256 {
-                return Err(Error::InvalidGrant(
-                    "unknown, expired or revoked refresh token",
-                ));
-            }
+            let presented = RefreshToken::parse(presented)?;
             let dpop_jkt = proof_key()?;
-            refresh(&state, presented, dpop_jkt.as_deref()).await?
+            refresh(&state, &presented, dpop_jkt.as_deref()).await?
         }
         other => {
             return Err(Error::UnsupportedGrantType(

@@ -13,9 +13,9 @@ use clap::Args;
 
 use super::output;
 use crate::domain::Username;
-use crate::flows::feed::EventView;
+use crate::flows::feed::{self, EventView};
 use crate::state::AppState;
-use crate::store::{AuditCursor, AuditEvent, AuditFilter};
+use crate::store::{AuditEvent, AuditFilter};
 
 /// How often `--follow` asks the store for new events.
 const POLL: Duration = Duration::from_secs(1);
@@ -44,10 +44,7 @@ pub async fn run(state: &AppState, cmd: AuditCommand, json: bool) -> anyhow::Res
         .await?
         .with_context(|| format!("no user `{}`", cmd.username))?;
     let all = AuditFilter::default();
-    let mut newest_first = state
-        .store
-        .audit_page(&user.id, AuditCursor::Newest, cmd.limit, &all)
-        .await?;
+    let mut newest_first = feed::newest(state, &user.id, cmd.limit).await?;
     let mut last = newest_first.first().map_or(0, |e| e.id);
     newest_first.reverse();
     print_events(&newest_first, json)?;
@@ -62,10 +59,7 @@ pub async fn run(state: &AppState, cmd: AuditCommand, json: bool) -> anyhow::Res
             _ = &mut stop => return Ok(()),
             _ = tick.tick() => {}
         }
-        let events = state
-            .store
-            .audit_page(&user.id, AuditCursor::After(last), FOLLOW_PAGE, &all)
-            .await?;
+        let events = feed::after(state, &user.id, last, FOLLOW_PAGE, &all).await?;
         if let Some(newest) = events.last() {
             last = newest.id;
         }

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::BindingCode;
+use super::{BindingCode, Decision};
 
 /// The state of an approval as seen at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,17 +67,6 @@ impl fmt::Display for ApprovalState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// What a phone can answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Approve, with the number shown on the login screen.
-    Approve(BindingCode),
-    /// "It was me, cancel."
-    Deny,
-    /// "This wasn't me."
-    Fraud,
 }
 
 /// Why a decision could not be applied.

@@ -5,11 +5,17 @@ pub mod approval;
 pub mod binding_code;
 pub mod channel;
 pub mod context;
+pub mod decision;
+pub mod secret;
 pub mod user_agent;
 pub mod username;
+pub mod wall_time;
 
-pub use approval::{ApprovalState, Decision};
+pub use approval::ApprovalState;
 pub use binding_code::BindingCode;
 pub use channel::{Channel, ChannelList};
 pub use context::LoginContext;
+pub use decision::{Decision, DecisionError};
+pub use secret::{AuthReqId, DeviceSecret, LinkCode, MalformedSecret, PairingCode, RefreshToken};
 pub use username::Username;
+pub use wall_time::{TzOffset, WallTime};

@@ -1,4 +1,5 @@
-//! The phone's side of an approval: list what is pending, decide one.
+//! The phone's side of an approval: list what is pending, decide one, and record a decision —
+//! the push's here, and the authenticator code's for `flows::totp`, in one place.
 
 use serde::Serialize;
 use serde_json::json;
@@ -78,17 +79,10 @@ pub async fn decide(
         DecideError::AlreadyDecided => Error::AlreadyDecided,
         DecideError::Expired => Error::ApprovalExpired,
     })?;
-    let applied = state
-        .store
-        .decide_approval(
-            &approval.id,
-            decided.state.as_str(),
-            &device.id,
-            "push",
-            now,
-        )
-        .await?;
-    if !applied {
+    let factor = Factor::Push {
+        wrong_code: decided.wrong_code,
+    };
+    if !record_decision(state, &approval, device, decided.state, factor, now).await? {
         // Someone decided first, or it expired between our read and our write.
         return Err(if approval.expires_at <= now {
             Error::ApprovalExpired
@@ -96,17 +90,6 @@ pub async fn decide(
             Error::AlreadyDecided
         });
     }
-    state.wakeups.fire(&approval.id);
-    let what = match decided.state {
-        ApprovalState::Approved => kind::APPROVED,
-        ApprovalState::Fraud => kind::FRAUD,
-        _ => kind::DENIED,
-    };
-    crate::metrics::approval(if decided.wrong_code {
-        "wrong_code"
-    } else {
-        what
-    });
     // Anti-fatigue: fraud mutes the user's pushes; denials in a row pause them; an approval
     // clears the streak.
     match decided.state {
@@ -121,23 +104,85 @@ pub async fn decide(
         }
         _ => super::limits::succeeded(state, &format!("denials:{}", approval.user_id)).await?,
     }
-    let mut e = event(&approval.user_id, what, now);
-    e.device_id = Some(device.id.clone());
-    e.ip = Some(approval.ip.clone());
-    e.detail = Some(
-        json!({
-            "approval_id": approval.id,
-            "client_name": approval.client_name,
-            "wrong_code": decided.wrong_code,
-            "amr": ["pwd", "push"],
-        })
-        .to_string(),
-    );
-    state.audit.record(e).await?;
     tracing::info!(approval_id = %approval.id, device = %device.id, outcome = %decided.state,
         wrong_code = decided.wrong_code, "approval decided");
     if decided.wrong_code {
         return Err(Error::BindingCodeMismatch);
     }
     Ok(decided.state)
+}
+
+/// How a decision was made: what is stored as the approval's `factor` and what the feed's
+/// `amr` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    /// The phone's answer to the push; `wrong_code` when it carried the wrong number (which
+    /// denies the approval).
+    Push { wrong_code: bool },
+    /// A code from the phone's authenticator app (which only ever approves).
+    Otp,
+}
+
+impl Factor {
+    /// The name stored with the decision (`issue_tokens` reads it back for the token's `amr`).
+    fn as_str(self) -> &'static str {
+        match self {
+            Factor::Push { .. } => "push",
+            Factor::Otp => "otp",
+        }
+    }
+}
+
+/// Stores `device`'s decision on a pending approval and tells everyone who waits for it: the
+/// client's long-poll wakes, the metric counts it and the feed records it. `false` when the
+/// approval was no longer pending at the write (decided by someone else, or expired between
+/// the caller's read and this write): then nothing was recorded.
+pub async fn record_decision(
+    state: &AppState,
+    approval: &Approval,
+    device: &Device,
+    decided: ApprovalState,
+    factor: Factor,
+    now: i64,
+) -> Result<bool> {
+    let applied = state
+        .store
+        .decide_approval(
+            &approval.id,
+            decided.as_str(),
+            &device.id,
+            factor.as_str(),
+            now,
+        )
+        .await?;
+    if !applied {
+        return Ok(false);
+    }
+    state.wakeups.fire(&approval.id);
+    let what = match decided {
+        ApprovalState::Approved => kind::APPROVED,
+        ApprovalState::Fraud => kind::FRAUD,
+        _ => kind::DENIED,
+    };
+    let wrong_code = factor == Factor::Push { wrong_code: true };
+    crate::metrics::approval(if wrong_code { "wrong_code" } else { what });
+    let mut e = event(&approval.user_id, what, now);
+    e.device_id = Some(device.id.clone());
+    e.ip = Some(approval.ip.clone());
+    let detail = match factor {
+        Factor::Push { wrong_code } => json!({
+            "approval_id": approval.id,
+            "client_name": approval.client_name,
+            "wrong_code": wrong_code,
+            "amr": ["pwd", "push"],
+        }),
+        Factor::Otp => json!({
+            "approval_id": approval.id,
+            "client_name": approval.client_name,
+            "amr": ["pwd", "otp"],
+        }),
+    };
+    e.detail = Some(detail.to_string());
+    state.audit.record(e).await?;
+    Ok(true)
 }

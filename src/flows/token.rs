@@ -13,6 +13,7 @@ use crate::auth::secrets::{digest_secret, new_id, new_secret};
 use crate::auth::tokens::{AccessGrant, IssuedToken, mint};
 use crate::clock::duration_ms;
 use crate::domain::ApprovalState;
+use crate::domain::secret::{self, AuthReqId};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Approval, RefreshOutcome, RefreshToken, Session, User};
@@ -31,6 +32,36 @@ pub struct TokenResponse {
     pub scope: Option<String>,
 }
 
+/// Where a CIBA redemption stands. A flow outcome, not an error: the token endpoint words it as
+/// CIBA's error codes (`authorization_pending`, `slow_down`, …) and the web sign-in's waiting
+/// page as its states.
+#[derive(Debug)]
+pub enum Poll {
+    /// Approved, and redeemed by this call: the tokens.
+    Issued(TokenResponse),
+    /// The phone has not answered yet (or the wait ran out first, or the server is stopping).
+    Pending,
+    /// Polled again within `approvals.poll_interval`.
+    SlowDown,
+    /// The phone denied the login or reported it as fraud, or the user is disabled.
+    Denied,
+    /// Nobody answered in time, or the approval was left unredeemed too long.
+    Expired,
+    /// Nothing this caller can redeem.
+    Refused(Refusal),
+}
+
+/// Why a redemption is refused outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No login has this `auth_req_id`.
+    Unknown,
+    /// Its tokens were issued already.
+    Redeemed,
+    /// The login is bound to a DPoP key and the request has no proof from it.
+    OtherKey,
+}
+
 /// The `token_type` of a token response: `DPoP` for a session bound to a key.
 fn token_type(session: &Session) -> &'static str {
     if session.dpop_jkt.is_some() {
@@ -45,12 +76,16 @@ fn token_type(session: &Session) -> &'static str {
 /// redeemable only with a proof from that key, and the session is bound to it.
 pub async fn redeem_ciba(
     state: &AppState,
-    auth_req_id: &str,
+    auth_req_id: &AuthReqId,
     wait: Duration,
     dpop_jkt: Option<&str>,
-) -> Result<TokenResponse> {
-    let approval = find_approval(state, auth_req_id).await?;
-    check_key(&approval, dpop_jkt)?;
+) -> Result<Poll> {
+    let Some(approval) = find_approval(state, auth_req_id).await? else {
+        return Ok(Poll::Refused(Refusal::Unknown));
+    };
+    if !key_fits(&approval, dpop_jkt) {
+        return Ok(Poll::Refused(Refusal::OtherKey));
+    }
     wait_and_redeem(state, approval, wait, dpop_jkt).await
 }
 
@@ -59,33 +94,34 @@ pub async fn redeem_ciba(
 /// cannot fill the replay cache.
 pub async fn redeem_ciba_with_proof(
     state: &AppState,
-    auth_req_id: &str,
+    auth_req_id: &AuthReqId,
     wait: Duration,
     proof: Option<UnspentProof>,
-) -> Result<TokenResponse> {
-    let approval = find_approval(state, auth_req_id).await?;
-    check_key(&approval, proof.as_ref().map(UnspentProof::jkt))?;
+) -> Result<Poll> {
+    let Some(approval) = find_approval(state, auth_req_id).await? else {
+        return Ok(Poll::Refused(Refusal::Unknown));
+    };
+    if !key_fits(&approval, proof.as_ref().map(UnspentProof::jkt)) {
+        return Ok(Poll::Refused(Refusal::OtherKey));
+    }
     let dpop_jkt = super::dpop::spend(state, proof)?;
     wait_and_redeem(state, approval, wait, dpop_jkt.as_deref()).await
 }
 
-async fn find_approval(state: &AppState, auth_req_id: &str) -> Result<Approval> {
-    state
+async fn find_approval(state: &AppState, auth_req_id: &AuthReqId) -> Result<Option<Approval>> {
+    Ok(state
         .store
-        .approval_by_req_hash(&digest_secret(auth_req_id))
-        .await?
-        .ok_or(Error::InvalidGrant("unknown auth_req_id"))
+        .approval_by_req_hash(&digest_secret(auth_req_id.as_str()))
+        .await?)
 }
 
-/// Before anything else (even a poll is recorded): a leaked auth_req_id without the key gets
-/// nothing and changes nothing for the rightful client.
-fn check_key(approval: &Approval, dpop_jkt: Option<&str>) -> Result<()> {
-    match approval.dpop_jkt.as_deref() {
-        Some(bound) if dpop_jkt != Some(bound) => Err(Error::InvalidGrant(
-            "this auth_req_id is bound to a DPoP key; send a proof from it",
-        )),
-        _ => Ok(()),
-    }
+/// Checked before anything else (even before a poll is recorded): a leaked auth_req_id without
+/// the key gets nothing and changes nothing for the rightful client.
+fn key_fits(approval: &Approval, dpop_jkt: Option<&str>) -> bool {
+    approval
+        .dpop_jkt
+        .as_deref()
+        .is_none_or(|bound| dpop_jkt == Some(bound))
 }
 
 /// The long-poll on a found approval whose key was checked.
@@ -94,10 +130,12 @@ async fn wait_and_redeem(
     mut approval: Approval,
     wait: Duration,
     dpop_jkt: Option<&str>,
-) -> Result<TokenResponse> {
+) -> Result<Poll> {
+    // Fixed before the wake-up is subscribed: once a poll is seen parked, its deadline is
+    // set, and a test that moves the clock past it ends the wait.
+    let deadline = state.clock.now_ms().saturating_add(duration_ms(wait));
     // Subscribe before reading the state, so a decision landing in between still wakes us.
     let notify = state.wakeups.subscribe(&approval.id);
-    let deadline = tokio::time::Instant::now() + wait;
     let mut shutting_down = state.shutting_down.subscribe();
     loop {
         let notified = notify.notified();
@@ -107,41 +145,39 @@ async fn wait_and_redeem(
         let now = state.clock.now_ms();
         match current_state(state, &approval, now)? {
             ApprovalState::Approved => return issue_tokens(state, &approval, dpop_jkt).await,
-            ApprovalState::Denied | ApprovalState::Fraud => return Err(Error::AccessDenied),
-            ApprovalState::Expired => return Err(Error::ExpiredToken),
-            ApprovalState::Redeemed => {
-                return Err(Error::InvalidGrant("auth_req_id already redeemed"));
-            }
+            ApprovalState::Denied | ApprovalState::Fraud => return Ok(Poll::Denied),
+            ApprovalState::Expired => return Ok(Poll::Expired),
+            ApprovalState::Redeemed => return Ok(Poll::Refused(Refusal::Redeemed)),
             ApprovalState::Pending => {}
         }
         if wait.is_zero() {
             let gap = duration_ms(state.settings.approvals.poll_interval.0);
-            return Err(if state.store.record_poll(&approval.id, now, gap).await? {
-                Error::AuthorizationPending
+            return Ok(if state.store.record_poll(&approval.id, now, gap).await? {
+                Poll::Pending
             } else {
-                Error::SlowDown
+                Poll::SlowDown
             });
         }
-        let until_expiry =
-            Duration::from_millis(u64::try_from(approval.expires_at - now).unwrap_or(0));
-        let wake_at = deadline.min(tokio::time::Instant::now() + until_expiry);
+        if now >= deadline {
+            return Ok(Poll::Pending);
+        }
         if *shutting_down.borrow_and_update() {
             // Shutdown must not wait out a 60 s long-poll: the client simply polls again
             // (on another instance, or this one once it is back).
-            return Err(Error::AuthorizationPending);
+            return Ok(Poll::Pending);
         }
-        let woken = tokio::select! {
-            woke = tokio::time::timeout_at(wake_at, notified) => woke.is_ok(),
-            _ = shutting_down.changed() => return Err(Error::AuthorizationPending),
+        // Until the phone answers, the wait runs out, or the approval expires (which the
+        // client then hears at once).
+        let wake_at = deadline.min(approval.expires_at);
+        tokio::select! {
+            () = notified => {}
+            () = state.clock.sleep_until(wake_at) => {}
+            _ = shutting_down.changed() => return Ok(Poll::Pending),
+        }
+        approval = match state.store.approval_by_id(&approval.id).await? {
+            Some(approval) => approval,
+            None => return Ok(Poll::Refused(Refusal::Unknown)),
         };
-        if !woken && tokio::time::Instant::now() >= deadline {
-            return Err(Error::AuthorizationPending);
-        }
-        approval = state
-            .store
-            .approval_by_id(&approval.id)
-            .await?
-            .ok_or(Error::InvalidGrant("unknown auth_req_id"))?;
     }
 }
 
@@ -151,14 +187,16 @@ async fn issue_tokens(
     state: &AppState,
     approval: &Approval,
     dpop_jkt: Option<&str>,
-) -> Result<TokenResponse> {
+) -> Result<Poll> {
     let settings = &state.settings;
-    let user = state
+    let Some(user) = state
         .store
         .user_by_id(&approval.user_id)
         .await?
         .filter(|u| u.is_active())
-        .ok_or(Error::AccessDenied)?;
+    else {
+        return Ok(Poll::Denied);
+    };
     let now = state.clock.now_ms();
     // The factor that approved: the phone's answer or a code from its authenticator app.
     let amr = [
@@ -197,7 +235,7 @@ async fn issue_tokens(
         .redeem_approval(&approval.id, approved_since, &session, &refresh)
         .await?
     {
-        return Err(Error::InvalidGrant("auth_req_id already redeemed"));
+        return Ok(Poll::Refused(Refusal::Redeemed));
     }
     // Before the first token exists: its very first use finds the session live.
     state.sessions.insert_live([(
@@ -224,13 +262,13 @@ async fn issue_tokens(
         .to_string(),
     );
     state.audit.record(e).await?;
-    Ok(TokenResponse {
+    Ok(Poll::Issued(TokenResponse {
         access_token: access.token,
         token_type: token_type(&session),
         expires_in: settings.tokens.access_ttl.0.as_secs(),
         refresh_token,
         scope: None,
-    })
+    }))
 }
 
 /// Signs an access token for `session`.
@@ -266,7 +304,7 @@ fn access_token(
 /// from that key (`dpop_jkt`); without one nothing is rotated.
 pub async fn refresh(
     state: &AppState,
-    presented: &str,
+    presented: &secret::RefreshToken,
     dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse> {
     let now = state.clock.now_ms();
@@ -279,7 +317,12 @@ pub async fn refresh(
     };
     let session = match state
         .store
-        .rotate_refresh(&digest_secret(presented), &replacement, dpop_jkt, now)
+        .rotate_refresh(
+            &digest_secret(presented.as_str()),
+            &replacement,
+            dpop_jkt,
+            now,
+        )
         .await?
     {
         RefreshOutcome::Rotated(session) => session,

@@ -6,15 +6,13 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::approval::current_state;
+use super::approval::{Factor, current_state, record_decision};
 use super::limits;
-use super::token::{TokenResponse, redeem_ciba};
-use crate::audit::{event, kind};
+use super::token::{Poll, redeem_ciba};
 use crate::auth::secrets::digest_secret;
-use crate::domain::ApprovalState;
+use crate::domain::{ApprovalState, AuthReqId};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Approval, Device};
@@ -55,16 +53,18 @@ pub fn matching_step(secret: &[u8], code: &TotpCode, now_secs: u64) -> Option<u6
     found
 }
 
-/// Approves the login `auth_req_id` with `code` and redeems it: the token response.
+/// Approves the login `auth_req_id` with `code` and redeems it. A wrong, replayed or late code
+/// is an error; once the code approved, the answer is where the redemption stands (the
+/// tokens, unless someone redeemed first or the user was disabled meanwhile).
 pub async fn login_with_totp(
     state: &AppState,
-    auth_req_id: &str,
+    auth_req_id: &AuthReqId,
     code: &TotpCode,
     dpop_jkt: Option<&str>,
-) -> Result<TokenResponse> {
+) -> Result<Poll> {
     let approval = state
         .store
-        .approval_by_req_hash(&digest_secret(auth_req_id))
+        .approval_by_req_hash(&digest_secret(auth_req_id.as_str()))
         .await?
         .ok_or(Error::InvalidGrant("unknown auth_req_id"))?;
     if approval.dpop_jkt.is_some() && approval.dpop_jkt.as_deref() != dpop_jkt {
@@ -87,24 +87,18 @@ pub async fn login_with_totp(
     };
     counted.reset(state).await?;
 
-    if !state
-        .store
-        .decide_approval(&approval.id, "approved", &device.id, "otp", now)
-        .await?
+    if !record_decision(
+        state,
+        &approval,
+        &device,
+        ApprovalState::Approved,
+        Factor::Otp,
+        now,
+    )
+    .await?
     {
         return Err(Error::InvalidGrant("the login is not pending"));
     }
-    state.wakeups.fire(&approval.id);
-    crate::metrics::approval("approved");
-    let mut e = event(&approval.user_id, kind::APPROVED, now);
-    e.device_id = Some(device.id.clone());
-    e.ip = Some(approval.ip.clone());
-    e.detail = Some(
-        json!({ "approval_id": approval.id, "client_name": approval.client_name,
-                "amr": ["pwd", "otp"] })
-        .to_string(),
-    );
-    state.audit.record(e).await?;
     redeem_ciba(state, auth_req_id, Duration::ZERO, dpop_jkt).await
 }
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use super::{Notification, Notifier, NotifyError};
-use crate::clock::Clock;
+use crate::clock::{Clock, duration_ms};
 
 /// How many notifications the mock keeps before dropping the oldest.
 const CAPACITY: usize = 10_000;
@@ -74,14 +74,17 @@ impl MockNotifier {
 
     /// What was captured for `username` (or for everyone) after `since` (a `seq`), oldest
     /// first; when there is nothing yet, waits up to `timeout` for the first to arrive. Empty
-    /// only when nothing came in time.
+    /// only when nothing came in time. The wait runs on the app's clock, like the token
+    /// long-poll, so a test moves its clock to end it.
     pub async fn wait_for(
         &self,
         username: Option<&str>,
         since: u64,
         timeout: Duration,
     ) -> Vec<SentNotification> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        // Fixed before the caller counts as parked: a test that sees it parked can move the
+        // clock past the deadline.
+        let deadline = self.clock.now_ms().saturating_add(duration_ms(timeout));
         let _parked = Parked::on(&self.waiting);
         loop {
             // Registered before the read, so a capture landing in between still wakes us.
@@ -93,8 +96,12 @@ impl MockNotifier {
                 .into_iter()
                 .filter(|n| n.seq > since)
                 .collect();
-            if !found.is_empty() || tokio::time::timeout_at(deadline, arrived).await.is_err() {
+            if !found.is_empty() || self.clock.now_ms() >= deadline {
                 return found;
+            }
+            tokio::select! {
+                () = arrived => {}
+                () = self.clock.sleep_until(deadline) => {}
             }
         }
     }
@@ -105,7 +112,8 @@ impl MockNotifier {
     }
 
     /// The next notification for `username` not yet handed out by this method, waiting up to
-    /// `timeout` for it to arrive.
+    /// `timeout` for it to arrive. A test's own patience, so on real time: a notification that
+    /// never comes fails the test instead of hanging it on a stopped test clock.
     pub async fn next_for(&self, username: &str, timeout: Duration) -> Option<SentNotification> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

@@ -4,32 +4,31 @@
 //! `/login`.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::csrf::CsrfForm;
+use super::csrf::{CsrfForm, FormToken};
+use super::error::PageResult;
+use super::form::{PageQuery, Posted};
+use super::page::{self, ResponseExt};
 use super::rows::{EventRow, SessionRow, short};
-use super::viewer::{self, SignedIn};
-use super::wall_time::{TzOffset, WallTime};
-use super::{cookies, csrf, page};
+use super::viewer::SignedIn;
 use crate::audit::kind;
-use crate::error::{Error, Result};
-use crate::flows::feed::parse_filter;
+use crate::error::Result;
+use crate::flows::feed::{self, PageRequest, non_empty};
 use crate::flows::session::{self, RevokedBy};
 use crate::state::AppState;
-use crate::store::{AuditCursor, AuditFilter};
+use crate::store::AuditFilter;
 
 /// Events per page.
 const PAGE: u32 = 25;
 
-/// `GET /activity` (the signed-in person's feed and sessions) and its per-session Revoke.
+/// The history page and its Revoke buttons.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(show))
@@ -54,6 +53,21 @@ struct ActivityParams {
     tz: Option<String>,
     /// The "Older" link's cursor.
     before: Option<String>,
+}
+
+impl ActivityParams {
+    /// The feed page these ask for; the page size is the page's own.
+    fn request(&self) -> PageRequest<'_> {
+        PageRequest {
+            limit: None,
+            before: self.before.as_deref(),
+            kind: self.kind.as_deref(),
+            sid: self.sid.as_deref(),
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            tz: self.tz.as_deref(),
+        }
+    }
 }
 
 /// A filter choice for the template.
@@ -100,72 +114,41 @@ struct ActivityPage<'a> {
 )]
 async fn show(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    params: std::result::Result<Query<ActivityParams>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let result = async {
-        let Query(params) = params?;
-        let Some(me) = viewer::signed_in(&state, &headers).await? else {
-            return Ok(Redirect::to("/login").into_response());
-        };
-        render(&state, &headers, &me, &params).await
-    };
-    result.await.unwrap_or_else(|e| page::error(&e))
+    PageQuery(params): PageQuery<ActivityParams>,
+    me: SignedIn,
+    token: FormToken,
+) -> PageResult {
+    Ok(render(&state, &me, &params, &token).await?)
 }
 
 async fn render(
     state: &AppState,
-    headers: &HeaderMap,
     me: &SignedIn,
     params: &ActivityParams,
+    token: &FormToken,
 ) -> Result<Response> {
-    let user_id = &me.user.id;
-    let mut filter = parse_filter(
-        state,
-        user_id,
-        params.kind.as_deref(),
-        params.sid.as_deref(),
-    )
-    .await?;
-    let range = TimeRange::parse(params)?;
-    filter.since = range.from.map(|from| from.start_ms(range.tz));
-    filter.until = range.to.map(|to| to.end_ms(range.tz));
-    let cursor = match non_empty(params.before.as_deref()) {
-        Some(raw) => AuditCursor::Before(state.cursors.decode(user_id, raw)?),
-        None => AuditCursor::Newest,
-    };
-    let mut events = state
-        .store
-        .audit_page(user_id, cursor, PAGE + 1, &filter)
-        .await?;
-    let more = events.len() > PAGE as usize;
-    events.truncate(PAGE as usize);
-    let older = match events.last() {
-        Some(last) if more => Some(link(
-            "/activity",
-            params,
-            Some(&state.cursors.encode(user_id, last.id)),
-        )),
-        _ => None,
-    };
-    // Live only where new events would show: the newest page, no end day.
-    let stream = (cursor == AuditCursor::Newest && filter.until.is_none())
-        .then(|| link("/activity/stream", params, None));
+    let page = feed::read(state, &me.user.id, &params.request(), PAGE).await?;
+    let older = page
+        .next
+        .as_deref()
+        .map(|cursor| link("/activity", params, Some(cursor)));
+    // Live only where new events would show.
+    let stream = page.grows().then(|| link("/activity/stream", params, None));
     let now = state.clock.now_ms();
     let sessions: Vec<SessionRow> = state
         .store
-        .active_sessions(user_id, now)
+        .active_sessions(&me.user.id, now)
         .await?
         .into_iter()
         .map(|s| SessionRow::new(s, Some(&me.sid)))
         .collect();
-    let token = csrf::reuse_or_new(headers)?;
+    let range = &page.range;
     let page_html = ActivityPage {
         username: &me.user.username,
-        csrf: &token,
-        events: events.iter().map(EventRow::from).collect(),
-        session_choices: session_choices(&sessions, &filter),
-        kind_choices: kind_choices(&filter),
+        csrf: token.as_str(),
+        events: page.events.iter().map(EventRow::from).collect(),
+        session_choices: session_choices(&sessions, &page.filter),
+        kind_choices: kind_choices(&page.filter),
         sessions,
         from: range
             .from
@@ -175,21 +158,18 @@ async fn render(
             .to
             .map(|to| to.input_value_as_end())
             .unwrap_or_default(),
-        tz: non_empty(params.tz.as_deref())
-            .map(|_| range.tz.minutes().to_string())
+        tz: range
+            .tz
+            .map(|tz| tz.minutes().to_string())
             .unwrap_or_default(),
-        zone: range.tz.to_string(),
-        filtered: filter != AuditFilter::default(),
+        zone: range.zone().to_string(),
+        filtered: page.filter != AuditFilter::default(),
         older,
         stream,
     };
-    let mut response = page::render(StatusCode::OK, &page_html);
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(cookie) = cookies::build(state, cookies::CSRF, &token, 3600) {
-        headers.append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    Ok(page::render(StatusCode::OK, &page_html)
+        .no_store()
+        .with_cookies(token.cookie(state, 3600)))
 }
 
 fn session_choices(sessions: &[SessionRow], filter: &AuditFilter) -> Vec<Choice> {
@@ -250,50 +230,6 @@ fn link(path: &str, params: &ActivityParams, before: Option<&str>) -> String {
     }
 }
 
-/// The time filter, parsed: wall-clock times and the zone they are read in.
-struct TimeRange {
-    from: Option<WallTime>,
-    to: Option<WallTime>,
-    /// UTC when the page came without its script (no `tz`), as the page then says.
-    tz: TzOffset,
-}
-
-impl TimeRange {
-    fn parse(params: &ActivityParams) -> Result<Self> {
-        let wall_time = |raw: Option<&str>, name: &str| {
-            non_empty(raw)
-                .map(|raw| {
-                    WallTime::parse(raw).ok_or_else(|| {
-                        Error::InvalidRequest(format!(
-                            "{name} must be a date and time as YYYY-MM-DDTHH:MM \
-                             (or a day as YYYY-MM-DD)"
-                        ))
-                    })
-                })
-                .transpose()
-        };
-        let tz = match non_empty(params.tz.as_deref()) {
-            None => TzOffset::UTC,
-            Some(raw) => TzOffset::parse(raw).ok_or_else(|| {
-                Error::InvalidRequest(
-                    "tz must be the offset from UTC in whole minutes, as the browser gives it \
-                     (-840 to 840)"
-                        .to_owned(),
-                )
-            })?,
-        };
-        Ok(TimeRange {
-            from: wall_time(params.from.as_deref(), "from")?,
-            to: wall_time(params.to.as_deref(), "to")?,
-            tz,
-        })
-    }
-}
-
-fn non_empty(raw: Option<&str>) -> Option<&str> {
-    raw.filter(|s| !s.is_empty())
-}
-
 /// Ends one of the signed-in person's sessions (its tokens stop working at once).
 #[utoipa::path(
     post,
@@ -310,41 +246,15 @@ fn non_empty(raw: Option<&str>) -> Option<&str> {
 async fn revoke(
     State(state): State<AppState>,
     Path(sid): Path<String>,
-    headers: HeaderMap,
-    form: std::result::Result<Form<CsrfForm>, FormRejection>,
-) -> Response {
-    let result = async {
-        let Form(form) = form?;
-        csrf::check(&headers, form.csrf.as_deref())?;
-        let Some(me) = viewer::signed_in(&state, &headers).await? else {
-            return Ok(Redirect::to("/login").into_response());
-        };
-        session::revoke(&state, &me.user.id, &sid, RevokedBy::User).await?;
-        Ok::<_, Error>(Redirect::to("/activity").into_response())
-    };
-    result.await.unwrap_or_else(|e| page::error(&e))
+    Posted { by: me, .. }: Posted<CsrfForm, SignedIn>,
+) -> PageResult {
+    session::revoke(&state, &me.user.id, &sid, RevokedBy::User).await?;
+    Ok(Redirect::to("/activity").into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_range_is_read_in_the_viewers_zone_and_bad_input_is_a_400() {
-        let params = |from: &str, tz: &str| ActivityParams {
-            from: Some(from.into()),
-            tz: Some(tz.into()),
-            ..ActivityParams::default()
-        };
-        let range = TimeRange::parse(&params("1970-01-01T10:00", "-600")).unwrap();
-        assert_eq!(range.from.map(|f| f.start_ms(range.tz)), Some(0));
-        let utc = TimeRange::parse(&params("1970-01-02", "")).unwrap();
-        assert_eq!(utc.tz, TzOffset::UTC);
-        for (from, tz) in [("yesterday", "0"), ("1970-01-02T10:00", "-900")] {
-            let err = TimeRange::parse(&params(from, tz)).err().unwrap();
-            assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{from} {tz}");
-        }
-    }
 
     #[test]
     fn links_keep_the_filters_and_leave_out_empty_ones() {

@@ -3,7 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::domain::{BindingCode, Decision};
+use super::form::WithCsrf;
+use crate::domain::{Decision, DecisionError};
 use crate::error::{Error, Result};
 
 /// What an answer posts.
@@ -31,26 +32,24 @@ pub enum Button {
     Fraud,
 }
 
+impl WithCsrf for AnswerForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
 impl AnswerForm {
     /// The decision the buttons and the number field say; a clear 400 when they say nothing.
     pub fn decision(&self) -> Result<Decision> {
-        match self.decision.as_str() {
-            "approve" => {
-                let code = self.binding_code.as_deref().unwrap_or("");
-                Ok(Decision::Approve(BindingCode::parse(code).map_err(
-                    |_| {
-                        Error::InvalidRequest(
-                            "type the two-digit number shown on the login screen".into(),
-                        )
-                    },
-                )?))
-            }
-            "deny" => Ok(Decision::Deny),
-            "fraud" => Ok(Decision::Fraud),
-            _ => Err(Error::InvalidRequest(
-                "choose Approve, cancel, or This wasn't me".into(),
-            )),
-        }
+        // An empty number field arrives as `Some("")`: to a person both are "no number".
+        Decision::parse(&self.decision, self.binding_code.as_deref()).map_err(|e| {
+            Error::InvalidRequest(match e {
+                DecisionError::MissingCode | DecisionError::BadCode(_) => {
+                    "type the two-digit number shown on the login screen".into()
+                }
+                DecisionError::UnknownChoice => "choose Approve, cancel, or This wasn't me".into(),
+            })
+        })
     }
 }
 

@@ -3,13 +3,10 @@
 //! words ([`EventRow`]), which the script adds with `textContent`, never as HTML. The stream
 //! ends when the session or device is revoked (see `flows::feed::live`).
 
-use std::time::Duration;
-
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::response::sse::Event;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,22 +17,23 @@ use super::viewer;
 use crate::error::{Error, Result};
 use crate::flows::feed::live::{Viewer, follow};
 use crate::flows::feed::parse_filter;
+use crate::http::sse;
 use crate::state::AppState;
 use crate::store::AuditFilter;
 
-/// Comment lines this often keep proxies and phones from dropping an idle stream.
-const HEARTBEAT: Duration = Duration::from_secs(15);
-
-/// The pages' live updates: `/activity/stream` and `/phone/stream` (server-sent events).
+/// The two live feeds of the pages.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(activity_stream))
         .routes(routes!(phone_stream))
 }
 
-/// The `/activity` filters a stream keeps (time filters do not apply to new events).
-#[derive(Deserialize, IntoParams)]
+/// The `/activity` filters a stream keeps (time filters do not apply to new events); a bad
+/// query string is answered in our JSON shape, like the rest of a stream's errors (the script
+/// reads them, not a person).
+#[derive(Deserialize, IntoParams, FromRequestParts)]
 #[into_params(parameter_in = Query)]
+#[from_request(via(Query), rejection(Error))]
 struct StreamParams {
     /// Only this session's events.
     sid: Option<String>,
@@ -43,33 +41,37 @@ struct StreamParams {
     kind: Option<String>,
 }
 
+impl StreamParams {
+    /// The filter for `user_id`'s stream.
+    async fn filter(&self, state: &AppState, user_id: &str) -> Result<AuditFilter> {
+        parse_filter(state, user_id, self.kind.as_deref(), self.sid.as_deref()).await
+    }
+}
+
 /// New events of the signed-in person, live.
 #[utoipa::path(
     get,
     path = "/activity/stream",
     tag = "pages",
-    params(StreamParams),
+    params(
+        StreamParams,
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^[0-9]{0,18}$", description = "Resume after this event id (empty: from now); the browser's EventSource sends it on reconnect"),
+    ),
     responses(
         (status = 200, description = "An event stream; each `data` is one feed row", content_type = "text/event-stream"),
+        (status = 400, description = "Bad kind or Last-Event-ID"),
         (status = 401, description = "Not signed in"),
     )
 )]
 async fn activity_stream(
     State(state): State<AppState>,
+    params: StreamParams,
     headers: HeaderMap,
-    params: std::result::Result<Query<StreamParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response> {
-    let Query(params) = params?;
     let me = viewer::signed_in(&state, &headers)
         .await?
         .ok_or(Error::InvalidToken("not signed in"))?;
-    let filter = parse_filter(
-        &state,
-        &me.user.id,
-        params.kind.as_deref(),
-        params.sid.as_deref(),
-    )
-    .await?;
+    let filter = params.filter(&state, &me.user.id).await?;
     let viewer = Viewer::Session {
         sid: me.sid,
         user_id: me.user.id,
@@ -82,8 +84,12 @@ async fn activity_stream(
     get,
     path = "/phone/stream",
     tag = "pages",
+    params(
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^[0-9]{0,18}$", description = "Resume after this event id (empty: from now); the browser's EventSource sends it on reconnect"),
+    ),
     responses(
         (status = 200, description = "An event stream; each `data` is one feed row", content_type = "text/event-stream"),
+        (status = 400, description = "Bad Last-Event-ID"),
         (status = 401, description = "Not a paired phone"),
     )
 )]
@@ -101,27 +107,11 @@ async fn stream(
     headers: &HeaderMap,
 ) -> Result<Response> {
     // A reconnecting EventSource says where it was; resuming there leaves no gap.
-    let after = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .filter(|id| *id >= 0);
+    let after = sse::last_event_id(headers)?;
     let live = follow(state, viewer, filter, after).await?;
-    let events = live.map(|item| match item {
-        Ok(event) => Event::default()
+    Ok(sse::respond(live, |event| {
+        Event::default()
             .id(event.id.to_string())
-            .json_data(EventRow::from(event.as_ref())),
-        Err(e) => {
-            // The browser's EventSource reconnects by itself.
-            tracing::warn!(error = %e, "page feed stream ended by an error");
-            Err(axum::Error::new(e))
-        }
-    });
-    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT));
-    // nginx buffers responses by default, which would hold events back until a buffer fills.
-    let no_buffering = (
-        HeaderName::from_static("x-accel-buffering"),
-        HeaderValue::from_static("no"),
-    );
-    Ok((StatusCode::OK, [no_buffering], sse).into_response())
+            .json_data(EventRow::from(event))
+    }))
 }

@@ -11,13 +11,14 @@ mod approve;
 mod cookies;
 mod csrf;
 mod enroll;
+mod error;
+mod form;
 mod live;
 mod login;
 mod page;
 mod phone;
 mod rows;
 mod viewer;
-mod wall_time;
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};

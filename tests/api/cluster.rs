@@ -52,39 +52,26 @@ fn sid_of(tokens: &Value) -> String {
 }
 
 #[tokio::test]
-async fn an_approval_on_b_wakes_the_long_poll_on_a_within_200_ms() {
+async fn an_approval_on_b_wakes_the_long_poll_on_a_before_its_wait_runs_out() {
     let Some(Pair { a, b, _database }) = two_instances("long-poll across instances").await else {
         return;
     };
     let phone = a.user_with_phone("alice").await;
-    // A missed notification shows as the whole 30 s wait; a loaded machine can stall one
-    // attempt past the bound. So: up to three logins, and the best must be in time.
-    let mut lags = Vec::new();
-    for _ in 0..3 {
-        let pending = a.start_login("alice").await;
-        let note = a.next_notification("alice").await;
-        let poll = a.park_long_poll(&pending.auth_req_id, 30).await;
+    let pending = a.start_login("alice").await;
+    let note = a.next_notification("alice").await;
+    let poll = a.park_long_poll(&pending.auth_req_id, 30).await;
 
-        let approved = b.approve(&phone, &pending, &note.approval_id).await;
-        assert_eq!(approved.status(), 200);
-        let decided = Instant::now();
+    let approved = b.approve(&phone, &pending, &note.approval_id).await;
+    assert_eq!(approved.status(), 200);
 
-        let (answered, status, body) = poll.await.unwrap();
-        assert_eq!(status, 200, "{body}");
-        assert!(body["access_token"].is_string());
-        lags.push(answered.saturating_duration_since(decided));
-        if lags
-            .last()
-            .is_some_and(|lag| *lag < Duration::from_millis(200))
-        {
-            break;
-        }
-    }
-    println!("long-poll on A answered {lags:?} after B's approval");
-    assert!(
-        lags.iter().any(|lag| *lag < Duration::from_millis(200)),
-        "A's long-poll answered {lags:?} after the approvals on B"
-    );
+    // A's clock never moves, so its 30 s wait cannot run out: only B's approval, reaching A
+    // through the database, answers the poll. The timeout only turns a miss into a failure.
+    let (status, body) = tokio::time::timeout(Duration::from_secs(20), poll)
+        .await
+        .expect("B's approval wakes the poll on A")
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string());
 }
 
 #[tokio::test]

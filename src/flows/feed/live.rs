@@ -23,7 +23,7 @@ use tokio::time::{Instant, interval_at};
 use crate::audit::FeedItem;
 use crate::error::Result;
 use crate::state::AppState;
-use crate::store::{AuditCursor, AuditEvent, AuditFilter, Device};
+use crate::store::{AuditEvent, AuditFilter, Device};
 
 /// Who follows a feed: whatever stops them from reading it also ends their stream.
 #[derive(Debug, Clone)]
@@ -107,10 +107,7 @@ pub async fn follow(
 
 /// The id of the user's newest stored event (0 when there is none).
 async fn newest_id(state: &AppState, user_id: &str) -> Result<i64> {
-    let newest = state
-        .store
-        .audit_page(user_id, AuditCursor::Newest, 1, &AuditFilter::default())
-        .await?;
+    let newest = super::newest(state, user_id, 1).await?;
     Ok(newest.first().map_or(0, |e| e.id))
 }
 
@@ -196,16 +193,14 @@ impl Follower {
     /// Queues the next page of stored events above the last one sent; a short page ends the
     /// catch-up.
     async fn catch_up(&mut self) -> Result<()> {
-        let page = self
-            .state
-            .store
-            .audit_page(
-                &self.user_id,
-                AuditCursor::After(self.last_sent),
-                CATCH_UP_PAGE,
-                &self.filter,
-            )
-            .await?;
+        let page = super::after(
+            &self.state,
+            &self.user_id,
+            self.last_sent,
+            CATCH_UP_PAGE,
+            &self.filter,
+        )
+        .await?;
         self.catching_up = page.len() == CATCH_UP_PAGE as usize;
         self.queue.extend(page.into_iter().map(Arc::new));
         Ok(())

@@ -9,9 +9,8 @@ use tokio::task::JoinHandle;
 
 use super::{CIBA, TestApp};
 
-/// What a parked request yields: when its answer came, its status and its JSON body (`null`
-/// when it has none).
-pub type Parked = JoinHandle<(Instant, StatusCode, Value)>;
+/// What a parked request yields: its status and its JSON body (`null` when it has none).
+pub type Parked = JoinHandle<(StatusCode, Value)>;
 
 impl TestApp {
     /// Starts a token long-poll (`wait` seconds) and returns once it is parked on its wake-up.
@@ -43,13 +42,8 @@ async fn park(request: RequestBuilder, waiting: impl Fn() -> usize) -> Parked {
     let waiting_before = waiting();
     let answer = tokio::spawn(async move {
         let response = request.send().await.expect("request");
-        let answered = Instant::now();
         let status = response.status();
-        (
-            answered,
-            status,
-            response.json().await.unwrap_or(Value::Null),
-        )
+        (status, response.json().await.unwrap_or(Value::Null))
     });
     let parked_by = Instant::now() + Duration::from_secs(5);
     while waiting() == waiting_before {

@@ -92,13 +92,7 @@ async fn the_operators_cli_path_applies_the_same_rule() {
 /// A device whose webhook address passed pairing but leads inside at send time (a name
 /// rebound to 127.0.0.1, or a row written before the rule): stored without the pairing check.
 async fn device_with_webhook_unchecked(app: &TestApp, address: &str) {
-    let user = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     provision::add_device_for(&app.state, &user, "phone", &webhook(address))
         .await
         .unwrap();

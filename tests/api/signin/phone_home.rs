@@ -1,9 +1,13 @@
 //! `/phone`: the paired browser's home, and what a browser that is not one sees.
 
+use std::time::Duration;
+
+use nod::audit::{event, kind};
 use reqwest::StatusCode;
+use reqwest::header::COOKIE;
 use serde_json::Value;
 
-use crate::helpers::{Jar, csrf_field, spawn_app};
+use crate::helpers::{Jar, csrf_field, error_code, spawn_app};
 
 #[tokio::test]
 async fn a_browser_that_is_not_a_paired_phone_gets_a_clear_page() {
@@ -94,4 +98,54 @@ async fn the_phone_page_stream_delivers_new_events_as_rows() {
     let row: Value = serde_json::from_str(data.trim()).unwrap();
     assert_eq!(row["label"], "Sign-in requested");
     assert_eq!(row["what"], "test suite");
+}
+
+#[tokio::test]
+async fn the_phone_page_stream_reads_last_event_id_by_the_apis_rule() {
+    let app = spawn_app().await;
+    let phone = app.user_with_phone("alice").await;
+    let alice = app.user_id("alice").await;
+    let open = |last: String| {
+        app.client
+            .get(app.url("/phone/stream"))
+            .header(COOKIE, format!("nod_device={}", phone.secret))
+            .header("Last-Event-ID", last)
+            .send()
+    };
+    // Junk is refused as `/v1/device/feed/stream` refuses it (tests/api/feed/stream.rs).
+    for junk in ["abc", "-1", "1.5", "1000000000000000000"] {
+        let response = open(junk.to_owned()).await.unwrap();
+        assert_eq!(response.status(), 400, "{junk}");
+        assert_eq!(error_code(response).await, "invalid_request", "{junk}");
+    }
+    // The id an EventSource re-sends resumes right after it.
+    let now = app.state.clock.now_ms();
+    for what in [kind::TOKEN_USED, kind::APPROVED] {
+        app.state
+            .audit
+            .record(event(&alice, what, now))
+            .await
+            .unwrap();
+    }
+    let newest = nod::flows::feed::newest(&app.state, &alice, 2)
+        .await
+        .unwrap();
+    let (seen, missed) = (newest[1].id, newest[0].id);
+    let mut stream = open(seen.to_string()).await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut ids = Vec::new();
+    while !ids.contains(&missed) {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
+            .await
+            .expect("the missed event is replayed")
+            .unwrap()
+            .expect("the stream stays open");
+        ids.extend(
+            String::from_utf8_lossy(&chunk)
+                .lines()
+                .filter_map(|l| l.strip_prefix("id:"))
+                .filter_map(|id| id.trim().parse::<i64>().ok()),
+        );
+    }
+    assert_eq!(ids, [missed]);
 }

@@ -1,6 +1,6 @@
-//! The `/activity` time range as the viewer means it: wall-clock times from a
-//! `<input type="datetime-local">` (no zone) plus the viewer's offset from UTC, which the page's
-//! script puts in a hidden field. Parsed once into types, so the handler only converts.
+//! A time range as a person means it: wall-clock times from a `<input type="datetime-local">`
+//! (no zone) plus the viewer's offset from UTC, which `/activity`'s script puts in a hidden
+//! field. Parsed once into types; `flows::feed` turns them into the instants it filters by.
 
 use std::fmt;
 
