@@ -17,7 +17,7 @@ use crate::flows::token::revoke_any;
 use crate::flows::usage::{Presented, check};
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `POST /v1/revoke` (RFC 7009) and `POST /v1/logout`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(revoke_token))

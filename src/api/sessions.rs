@@ -15,7 +15,7 @@ use crate::http::device::DeviceAuth;
 use crate::state::AppState;
 use crate::store::SessionSummary;
 
-/// Routes of this module.
+/// `/v1/device/sessions`: the phone lists its user's sessions and revokes one or all.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_sessions))

@@ -13,7 +13,8 @@ pub enum RevokedBy {
     User,
     /// nod itself, after a refresh token was presented twice.
     RefreshReuse,
-    /// An administrator (`nod user disable`, `nod user passwd`).
+    /// The operator's CLI: `nod user disable`, and `nod user passwd` unless `--keep-sessions`,
+    /// end every session of the user (`flows::provision`); the feed says `admin`.
     Admin,
 }
 
