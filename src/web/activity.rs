@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,12 +15,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::csrf::CsrfForm;
+use super::filters::ActivityFilters;
 use super::rows::{EventRow, SessionRow, short};
 use super::viewer::{self, SignedIn};
 use super::{cookies, csrf, page};
 use crate::audit::kind;
 use crate::error::{Error, Result};
-use crate::flows::feed::{self, PageRequest, non_empty};
+use crate::flows::feed;
 use crate::flows::session::{self, RevokedBy};
 use crate::state::AppState;
 use crate::store::AuditFilter;
@@ -35,39 +36,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke))
 }
 
-/// The filter form, as the browser sends it (text; empty means "any").
+/// Where a page of the history starts: the "Older" link's cursor (the newest page without).
 #[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
-struct ActivityParams {
-    /// Only this session's events.
-    sid: Option<String>,
-    /// Only events of this kind.
-    kind: Option<String>,
-    /// From this wall-clock time on (`YYYY-MM-DDTHH:MM[:SS]`, in the `tz` zone; a bare
-    /// `YYYY-MM-DD` means its midnight).
-    from: Option<String>,
-    /// Up to and including this minute (or second, or whole `YYYY-MM-DD` day), in the `tz` zone.
-    to: Option<String>,
-    /// The viewer's offset from UTC in minutes, as JavaScript's `getTimezoneOffset()` gives it
-    /// (UTC+10 is `-600`); the page's script fills it. Without it the times are UTC.
-    tz: Option<String>,
+struct Position {
     /// The "Older" link's cursor.
     before: Option<String>,
-}
-
-impl ActivityParams {
-    /// The feed page these ask for; the page size is the page's own.
-    fn request(&self) -> PageRequest<'_> {
-        PageRequest {
-            limit: None,
-            before: self.before.as_deref(),
-            kind: self.kind.as_deref(),
-            sid: self.sid.as_deref(),
-            from: self.from.as_deref(),
-            to: self.to.as_deref(),
-            tz: self.tz.as_deref(),
-        }
-    }
 }
 
 /// A filter choice for the template.
@@ -98,6 +72,9 @@ struct ActivityPage<'a> {
     older: Option<String>,
     /// The live stream for this filter; only on the newest page.
     stream: Option<String>,
+    /// The downloads of everything this filter selects (all pages), as CSV and JSON Lines.
+    export_csv: String,
+    export_jsonl: String,
 }
 
 /// The history page.
@@ -105,7 +82,7 @@ struct ActivityPage<'a> {
     get,
     path = "/activity",
     tag = "pages",
-    params(ActivityParams),
+    params(ActivityFilters, Position),
     responses(
         (status = 200, description = "Token-use history, sessions, filters", content_type = "text/html"),
         (status = 303, description = "Not signed in: to `/login`"),
@@ -115,14 +92,15 @@ struct ActivityPage<'a> {
 async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
-    params: std::result::Result<Query<ActivityParams>, axum::extract::rejection::QueryRejection>,
+    filters: std::result::Result<Query<ActivityFilters>, QueryRejection>,
+    position: std::result::Result<Query<Position>, QueryRejection>,
 ) -> Response {
     let result = async {
-        let Query(params) = params?;
+        let (Query(filters), Query(position)) = (filters?, position?);
         let Some(me) = viewer::signed_in(&state, &headers).await? else {
             return Ok(Redirect::to("/login").into_response());
         };
-        render(&state, &headers, &me, &params).await
+        render(&state, &headers, &me, &filters, &position).await
     };
     result.await.unwrap_or_else(|e| page::error(&e))
 }
@@ -131,15 +109,17 @@ async fn render(
     state: &AppState,
     headers: &HeaderMap,
     me: &SignedIn,
-    params: &ActivityParams,
+    filters: &ActivityFilters,
+    position: &Position,
 ) -> Result<Response> {
-    let page = feed::read(state, &me.user.id, &params.request(), PAGE).await?;
+    let request = filters.request(position.before.as_deref());
+    let page = feed::read(state, &me.user.id, &request, PAGE).await?;
     let older = page
         .next
         .as_deref()
-        .map(|cursor| link("/activity", params, Some(cursor)));
+        .map(|cursor| filters.link("/activity", Some(("before", cursor))));
     // Live only where new events would show.
-    let stream = page.grows().then(|| link("/activity/stream", params, None));
+    let stream = page.grows().then(|| filters.link("/activity/stream", None));
     let now = state.clock.now_ms();
     let sessions: Vec<SessionRow> = state
         .store
@@ -173,6 +153,8 @@ async fn render(
         filtered: page.filter != AuditFilter::default(),
         older,
         stream,
+        export_csv: filters.link("/activity/export", Some(("format", "csv"))),
+        export_jsonl: filters.link("/activity/export", Some(("format", "jsonl"))),
     };
     let mut response = page::render(StatusCode::OK, &page_html);
     let headers = response.headers_mut();
@@ -216,31 +198,6 @@ fn kind_choices(filter: &AuditFilter) -> Vec<Choice> {
         .collect()
 }
 
-/// `path` with the current filters (and `before`, if given) as its query string.
-fn link(path: &str, params: &ActivityParams, before: Option<&str>) -> String {
-    let mut url = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in [
-        ("sid", &params.sid),
-        ("kind", &params.kind),
-        ("from", &params.from),
-        ("to", &params.to),
-        ("tz", &params.tz),
-    ] {
-        if let Some(value) = non_empty(value.as_deref()) {
-            url.append_pair(name, value);
-        }
-    }
-    if let Some(before) = before {
-        url.append_pair("before", before);
-    }
-    let query = url.finish();
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{query}")
-    }
-}
-
 /// Ends one of the signed-in person's sessions (its tokens stop working at once).
 #[utoipa::path(
     post,
@@ -270,28 +227,4 @@ async fn revoke(
         Ok::<_, Error>(Redirect::to("/activity").into_response())
     };
     result.await.unwrap_or_else(|e| page::error(&e))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn links_keep_the_filters_and_leave_out_empty_ones() {
-        let params = ActivityParams {
-            kind: Some("token_used".into()),
-            sid: Some(String::new()),
-            from: Some("2026-11-30T09:00".into()),
-            tz: Some("-600".into()),
-            ..ActivityParams::default()
-        };
-        assert_eq!(
-            link("/activity", &params, Some("c1")),
-            "/activity?kind=token_used&from=2026-11-30T09%3A00&tz=-600&before=c1"
-        );
-        assert_eq!(
-            link("/activity/stream", &ActivityParams::default(), None),
-            "/activity/stream"
-        );
-    }
 }

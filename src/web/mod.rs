@@ -11,6 +11,8 @@ mod approve;
 mod cookies;
 mod csrf;
 mod enroll;
+mod export;
+mod filters;
 mod live;
 mod login;
 mod page;
@@ -37,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(phone::router())
         .merge(login::router())
         .merge(activity::router())
+        .merge(export::router())
         .merge(live::router())
 }
 
