@@ -163,8 +163,19 @@ async fn download(app: &TestApp, jar: &mut Jar, path: &str, extension: &str) -> 
     response.text().await.unwrap()
 }
 
-/// `nod ARGS` as an operator runs it against the app's database.
+/// `nod ARGS` as an operator runs it against the app's database; it must succeed.
 fn operator(app: &TestApp, args: &[&str]) -> Output {
+    let output = operator_output(app, args);
+    assert!(
+        output.status.success(),
+        "nod {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// `nod ARGS` against the app's database, however it ends.
+fn operator_output(app: &TestApp, args: &[&str]) -> Output {
     let config = tempfile::NamedTempFile::new().unwrap();
     let settings = &app.state.settings;
     std::fs::write(
@@ -176,20 +187,14 @@ fn operator(app: &TestApp, args: &[&str]) -> Output {
         ),
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_nod"))
+    Command::new(env!("CARGO_BIN_EXE_nod"))
         .args(args)
         .arg("--config")
         .arg(config.path())
         .env_remove("NOD_CONFIG")
         .env("RUST_LOG", "warn")
         .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "nod {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+        .unwrap()
 }
 
 /// The session a phone's sign-in through the API made (not the web one).
@@ -536,4 +541,35 @@ async fn a_history_of_twenty_thousand_events_streams_to_its_end() {
     )
     .await;
     assert_eq!(ids_of(&json_lines(&jsonl)), ids);
+}
+
+#[tokio::test]
+async fn nod_audit_refuses_a_range_it_cannot_read_or_without_a_format() {
+    let app = spawn_app().await;
+    app.user_with_phone("alice").await;
+    for (args, says) in [
+        (
+            &["--format", "csv", "--since", "2026-01-31T12:00"][..],
+            "neither a UTC day (YYYY-MM-DD) nor an RFC 3339 time",
+        ),
+        (&["--format", "xlsx"], "must be csv or jsonl"),
+        (&["--until", "2026-01-31"], "--format"),
+        (&["--format", "csv", "--follow"], "cannot be used with"),
+        (&["--format", "csv", "--limit", "5"], "cannot be used with"),
+    ] {
+        let output = operator_output(&app, &[&["audit", "alice"], args].concat());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    // An empty range is a file with its header only.
+    let empty = operator(
+        &app,
+        &["audit", "alice", "--format", "csv", "--until", "1970-01-01"],
+    );
+    assert_eq!(
+        String::from_utf8(empty.stdout).unwrap(),
+        "id,at,kind,sid,jti,device_id,ip,user_agent,method,host,path,resource_server,detail\r\n"
+    );
 }
