@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::auth::password::PasswordError;
 use crate::auth::secrets::RngError;
 use crate::auth::tokens::IssueError;
+use crate::domain::secret::{MalformedSecret, SecretKind};
 use crate::store::StoreError;
 
 /// Everything a request can fail with.
@@ -252,6 +253,24 @@ impl From<RngError> for Error {
 impl From<IssueError> for Error {
     fn from(e: IssueError) -> Self {
         Error::Internal(e.to_string())
+    }
+}
+
+/// A malformed secret is answered like an unknown one of its kind (the flows' own words), so
+/// the answer does not tell a made-up value from a wrong one.
+impl From<MalformedSecret> for Error {
+    fn from(MalformedSecret(kind): MalformedSecret) -> Self {
+        match kind {
+            SecretKind::AuthReqId => Error::InvalidGrant("unknown auth_req_id"),
+            SecretKind::RefreshToken => {
+                Error::InvalidGrant("unknown, expired or revoked refresh token")
+            }
+            SecretKind::PairingCode => {
+                Error::InvalidGrant("unknown, used or expired enrollment code")
+            }
+            SecretKind::DeviceSecret => Error::InvalidToken("unknown or revoked device"),
+            SecretKind::LinkCode => Error::NotFound,
+        }
     }
 }
 

@@ -13,7 +13,8 @@
 //! `domain` → `config` → `clock`/`metrics`/`telemetry` → `auth`/`store`/`notify`/`audit`/`wakeups`
 //! → `error` → `state`/`cluster` → `flows` → `http` → `api` | `web` → `routes`/`app` → `cli`.
 //! - [`domain`]: pure types and rules (approval state machine, decision, binding code,
-//!   username, wall-clock time ranges).
+//!   username, wall-clock time ranges, the opaque secrets clients hand back, notification
+//!   channels).
 //! - [`config`]: settings from `default.toml`, a file and the environment; a leaf.
 //! - [`auth`]: passwords (argon2id), random secrets, TOTP, signing keys and rotation, access
 //!   tokens (minting, JWE, the one verification core), DPoP proofs (RFC 9449), the session
@@ -27,14 +28,15 @@
 //!   database — applying the changes the others commit.
 //! - [`flows`]: use cases shared by the API, the pages and the CLI (login, decide, redeem,
 //!   refresh, use a token, revoke sessions, read or export the feed, provision).
-//! - [`http`]: what the API and the pages both take from a request (who is calling, request ids)
-//!   and the feed as Server-Sent Events they both send.
+//! - [`http`]: what the API and the pages both take from a request (who is calling, which
+//!   device is, request ids) and the feed as Server-Sent Events they both send.
 //! - [`api`]: the JSON endpoints, one module per group, and their extractors; each registers its
 //!   handlers with their `#[utoipa::path]` operations, which make up `/openapi.json`.
 //! - [`web`]: the pages (`/approve`, `/enroll`, `/phone`, `/login`, `/activity` and its
-//!   export), askama templates in `templates/`, the one cookie constructor, CSRF, security
-//!   headers, and the stylesheet and script in `static/`. `api` and `web` never import each
-//!   other.
+//!   export), askama templates in `templates/`, their own error path (`error.html`), the
+//!   extractors a page handler takes (a CSRF-checked form, the paired phone, the signed-in
+//!   person), the one cookie constructor, security headers, and the stylesheet and script in
+//!   `static/`. `api` and `web` never import each other.
 //! - [`routes`]: the whole HTTP surface, API and pages merged under the shared layers;
 //!   [`app`]: listeners and background tasks; [`cli`]: the `nod` command.
 //! - [`clock`], [`metrics`], [`telemetry`]: time (also the deadlines of long-polls, so tests move

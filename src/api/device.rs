@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiJson, DeviceAuth};
+use super::extract::ApiJson;
 use crate::domain::{Decision, DecisionError};
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::approval::{PendingApproval, decide, pending_for};
+use crate::http::device::DeviceAuth;
 use crate::state::AppState;
 
 /// Routes of this module.

@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ClientInfo};
-use crate::domain::{Channel, ChannelList};
+use crate::domain::{Channel, ChannelList, PairingCode};
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::enroll::redeem;
 use crate::flows::provision::ProvisionedDevice;
@@ -89,14 +89,11 @@ async fn enroll(
     };
     let channels = specs
         .into_iter()
-        .map(|s| match s.address {
-            Some(address) => Channel::parse(&format!("{}={address}", s.provider)),
-            None => Channel::parse(&s.provider),
-        })
+        .map(|s| Channel::new(&s.provider, s.address.as_deref()))
         .collect::<std::result::Result<Vec<_>, _>>()
         .and_then(ChannelList::possibly_empty)
         .map_err(Error::InvalidRequest)?;
-    Ok(Json(
-        redeem(&state, &body.code, &body.name, &channels, client.ip).await?,
-    ))
+    let code = PairingCode::parse(&body.code)?;
+    let paired = redeem(&state, &code, &body.name, &channels, client.ip).await?;
+    Ok(Json(paired.device))
 }

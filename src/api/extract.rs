@@ -1,6 +1,7 @@
-//! Extractors: JSON and form bodies that reject into our error shape, device authentication,
-//! DPoP and bearer headers. Who is calling ([`ClientInfo`]) is shared with the pages, in
-//! [`crate::http::client`].
+//! Extractors: JSON and form bodies that reject into our error shape, the DPoP header and the
+//! access token's scheme. Who is calling ([`ClientInfo`]) and which device is
+//! ([`DeviceAuth`](crate::http::device::DeviceAuth)) are shared with the pages, in
+//! [`crate::http`].
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -9,10 +10,7 @@ use serde::de::DeserializeOwned;
 
 pub use crate::http::client::ClientInfo;
 
-use crate::auth::secrets::digest_secret;
 use crate::error::Error;
-use crate::state::AppState;
-use crate::store::Device;
 
 /// A JSON body; malformed input becomes our 4xx, never axum's plain-text default.
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
@@ -47,37 +45,6 @@ where
                 "send application/x-www-form-urlencoded or application/json".into(),
             ))
         }
-    }
-}
-
-/// An authenticated, active device (`Authorization: Bearer <device secret>`).
-pub struct DeviceAuth(pub Device);
-
-impl FromRequestParts<AppState> for DeviceAuth {
-    type Rejection = Error;
-
-    #[tracing::instrument(skip_all)]
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let secret =
-            bearer(&parts.headers).ok_or(Error::InvalidToken("missing device credentials"))?;
-        let device = state
-            .store
-            .device_by_secret_hash(&digest_secret(secret))
-            .await?
-            .filter(|d| d.revoked_at.is_none())
-            .ok_or(Error::InvalidToken("unknown or revoked device"))?;
-        let owner_active = state
-            .store
-            .user_by_id(&device.user_id)
-            .await?
-            .is_some_and(|u| u.is_active());
-        if !owner_active {
-            return Err(Error::InvalidToken("unknown or revoked device"));
-        }
-        Ok(DeviceAuth(device))
     }
 }
 
@@ -116,14 +83,6 @@ pub fn dpop_proof(headers: &HeaderMap) -> Result<Option<String>, Error> {
     Ok(Some(text.trim().to_owned()))
 }
 
-/// The credential of an `Authorization: Bearer …` header.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, credential) = value.split_once(' ')?;
-    let credential = credential.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
-}
-
 /// How an access token was presented: `Authorization: Bearer …` or `Authorization: DPoP …`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenScheme<'a> {
@@ -145,26 +104,5 @@ pub fn access_token(headers: &HeaderMap) -> Option<TokenScheme<'_>> {
         Some(TokenScheme::Dpop(credential))
     } else {
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    #[test]
-    fn bearer_credentials_are_parsed_strictly() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(bearer(&headers), None);
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer abc"),
-        );
-        assert_eq!(bearer(&headers), Some("abc"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert_eq!(bearer(&headers), None);
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
-        assert_eq!(bearer(&headers), None);
     }
 }

@@ -12,9 +12,9 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::DeviceAuth;
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::feed::{self, EventView, FeedPage, PageRequest};
+use crate::http::device::DeviceAuth;
 use crate::http::sse;
 use crate::state::AppState;
 use crate::store::AuditEvent;

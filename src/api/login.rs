@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ClientInfo, DpopHeader, DpopProof};
-use crate::domain::LoginContext;
+use crate::domain::{AuthReqId, LoginContext};
 use crate::error::Error;
 use crate::error::ErrorBody;
 use crate::error::Result;
@@ -52,6 +52,7 @@ struct LoginBody {
         (status = 401, description = "Unknown user or wrong password", body = ErrorBody),
         (status = 403, description = "The user has no active device", body = ErrorBody),
         (status = 429, description = "Too many attempts", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -107,6 +108,7 @@ struct TotpBody {
         (status = 200, description = "Approved with the code: the token response (amr pwd, otp)", body = TokenResponse),
         (status = 400, description = "Malformed code (`invalid_request`); wrong, replayed or late code, or a login that is not pending (`invalid_grant`); a bad DPoP proof (`invalid_dpop_proof`, `use_dpop_nonce`)", body = ErrorBody),
         (status = 429, description = "Too many wrong codes for this user", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -117,10 +119,8 @@ async fn login_totp(
 ) -> Result<Response> {
     let dpop_jkt = request_key(&state, proof.as_deref(), "/v1/login/totp")?;
     let code = TotpCode::parse(&body.code).map_err(Error::InvalidRequest)?;
-    if body.auth_req_id.is_empty() || body.auth_req_id.len() > 256 {
-        return Err(Error::InvalidGrant("unknown auth_req_id"));
-    }
-    let poll = login_with_totp(&state, &body.auth_req_id, &code, dpop_jkt.as_deref()).await?;
+    let auth_req_id = AuthReqId::parse(&body.auth_req_id)?;
+    let poll = login_with_totp(&state, &auth_req_id, &code, dpop_jkt.as_deref()).await?;
     let tokens = super::token::tokens_or_error(poll)?;
     let mut response = Json(tokens).into_response();
     // RFC 6749 §5.1: token responses must not be cached.

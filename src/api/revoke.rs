@@ -70,6 +70,7 @@ async fn revoke_token(
         (status = 204, description = "Session ended"),
         (status = 400, description = "Malformed or repeated DPoP header (`invalid_dpop_proof`)", body = ErrorBody),
         (status = 401, description = "Missing, invalid or already ended token, or a refused DPoP proof", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode> {

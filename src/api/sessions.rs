@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::DeviceAuth;
 use crate::error::{ErrorBody, Result};
 use crate::flows::session::{self, RevokedBy};
+use crate::http::device::DeviceAuth;
 use crate::state::AppState;
 use crate::store::SessionSummary;
 

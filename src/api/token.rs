@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{DpopHeader, DpopProof, FormOrJson};
+use crate::domain::{AuthReqId, RefreshToken};
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::dpop::{current_nonce, request_key, request_proof};
 use crate::flows::token::{
@@ -138,6 +139,7 @@ pub(super) fn tokens_or_error(poll: Poll) -> Result<TokenResponse> {
     responses(
         (status = 200, description = "Tokens issued (`Cache-Control: no-store`)", body = TokenResponse),
         (status = 400, description = "`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `invalid_request`, `unsupported_grant_type`, `invalid_dpop_proof`, `use_dpop_nonce`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -159,9 +161,7 @@ async fn token(
                 .as_deref()
                 .filter(|id| !id.is_empty())
                 .ok_or_else(|| Error::InvalidRequest("auth_req_id is required".into()))?;
-            if auth_req_id.len() > 256 {
-                return Err(Error::InvalidGrant("unknown auth_req_id"));
-            }
+            let auth_req_id = AuthReqId::parse(auth_req_id)?;
             let max_wait = state.settings.approvals.max_wait_secs;
             let wait = match &params.wait {
                 Some(w) => w.seconds(max_wait)?,
@@ -170,7 +170,7 @@ async fn token(
             // Spent only once the auth_req_id is found: made-up ids do not fill the cache.
             let proof = request_proof(&state, proof.as_deref(), "/v1/token")?;
             let wait = Duration::from_secs(wait);
-            tokens_or_error(redeem_ciba_with_proof(&state, auth_req_id, wait, proof).await?)?
+            tokens_or_error(redeem_ciba_with_proof(&state, &auth_req_id, wait, proof).await?)?
         }
         "refresh_token" => {
             let presented = params
@@ -178,13 +178,9 @@ async fn token(
                 .as_deref()
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| Error::InvalidRequest("refresh_token is required".into()))?;
-            if presented.len() > 256 {
-                return Err(Error::InvalidGrant(
-                    "unknown, expired or revoked refresh token",
-                ));
-            }
+            let presented = RefreshToken::parse(presented)?;
             let dpop_jkt = proof_key()?;
-            refresh(&state, presented, dpop_jkt.as_deref()).await?
+            refresh(&state, &presented, dpop_jkt.as_deref()).await?
         }
         other => {
             return Err(Error::UnsupportedGrantType(

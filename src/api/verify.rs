@@ -39,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 200, description = "Valid; the user is in `X-Auth-User`, `X-Auth-Subject` and `X-Auth-Session`"),
         (status = 401, description = "Missing, invalid, expired or revoked token, or a refused DPoP proof (`invalid_token`, `invalid_dpop_proof`, with a `WWW-Authenticate` challenge)", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, the session view is not current (a shared database's change stream was lost), or the audit record could not be written", body = ErrorBody),
     )
 )]
 async fn verify(

@@ -16,11 +16,20 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// Parses `PROVIDER[=ADDRESS]`.
+    /// Parses `PROVIDER[=ADDRESS]` (the CLI's and the tests' spelling).
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let (provider, address) = match spec.split_once('=') {
-            Some((p, a)) => (p.trim(), Some(a.trim())),
-            None => (spec.trim(), None),
+        match spec.split_once('=') {
+            Some((provider, address)) => Channel::new(provider, Some(address)),
+            None => Channel::new(spec, None),
+        }
+    }
+
+    /// A channel from its two parts, as a form or a JSON body gives them; both are trimmed.
+    pub fn new(provider: &str, address: Option<&str>) -> Result<Self, String> {
+        let (provider, address) = (provider.trim(), address.map(str::trim));
+        let spec = || match address {
+            Some(address) => format!("{provider}={address}"),
+            None => provider.to_owned(),
         };
         let valid_name = !provider.is_empty()
             && provider.len() <= 32
@@ -28,13 +37,14 @@ impl Channel {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         if !valid_name {
-            return Err(format!("`{spec}` is not PROVIDER[=ADDRESS]"));
+            return Err(format!("`{}` is not PROVIDER[=ADDRESS]", spec()));
         }
         if let Some(address) = address
             && (address.is_empty() || address.len() > 2048 || address.chars().any(char::is_control))
         {
             return Err(format!(
-                "`{spec}`: the address is empty, too long or not text"
+                "`{}`: the address is empty, too long or not text",
+                spec()
             ));
         }
         Ok(Channel {
@@ -97,6 +107,22 @@ mod tests {
         );
         for bad in ["", "=x", "Mock", "web hook", "ntfy="] {
             assert!(Channel::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_channel_from_its_parts_is_checked_like_a_spec() {
+        assert_eq!(
+            Channel::new(" ntfy ", Some(" alerts ")),
+            Channel::parse("ntfy=alerts")
+        );
+        let url = Channel::new("webhook", Some("https://example.test/h?a=b"));
+        assert_eq!(
+            url.map(|c| c.address),
+            Ok(Some("https://example.test/h?a=b".into()))
+        );
+        for (provider, address) in [("ntfy=x", Some("y")), ("ntfy", Some(" ")), ("", None)] {
+            assert!(Channel::new(provider, address).is_err(), "{provider:?}");
         }
     }
 

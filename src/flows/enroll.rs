@@ -11,9 +11,10 @@ use super::limits;
 use super::provision::{ProvisionedDevice, add_device_for};
 use crate::auth::secrets::{digest_secret, new_secret};
 use crate::clock::duration_ms;
-use crate::domain::{ChannelList, Username};
+use crate::domain::{ChannelList, PairingCode, Username};
 use crate::error::{Error, Result};
 use crate::state::AppState;
+use crate::store::User;
 
 /// How long a pairing link stays valid.
 const LINK_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
@@ -54,20 +55,25 @@ pub async fn create_link(state: &AppState, username: &Username) -> Result<Enroll
     })
 }
 
-/// Redeems a pairing code from the client at `ip`: the new device, shown once. The code works
+/// A redeemed pairing code: the new device (its secrets shown once) and whose it is.
+#[derive(Debug)]
+pub struct Paired {
+    /// The user the pairing link was made for.
+    pub user: User,
+    pub device: ProvisionedDevice,
+}
+
+/// Redeems a pairing code from the client at `ip`: the new device and its user. The code works
 /// once, within 24 h. Wrong codes are limited per client address, counted before the code is
 /// looked up so that parallel guesses cannot outrun the limit.
 pub async fn redeem(
     state: &AppState,
-    code: &str,
+    code: &PairingCode,
     name: &str,
     channels: &ChannelList,
     ip: IpAddr,
-) -> Result<ProvisionedDevice> {
+) -> Result<Paired> {
     let unknown = || Error::InvalidGrant("unknown, used or expired enrollment code");
-    if code.is_empty() || code.len() > 256 {
-        return Err(unknown());
-    }
     // Check the name and channels before spending the code on them.
     super::provision::check_device(state, name, channels).await?;
     let counted = limits::attempt(
@@ -78,7 +84,7 @@ pub async fn redeem(
     .await?;
     let redeemed = state
         .store
-        .redeem_enrollment(&digest_secret(code), state.clock.now_ms())
+        .redeem_enrollment(&digest_secret(code.as_str()), state.clock.now_ms())
         .await;
     let user_id = match redeemed {
         Ok(Some(user_id)) => user_id,
@@ -94,7 +100,8 @@ pub async fn redeem(
         .await?
         .filter(|u| u.is_active())
         .ok_or_else(unknown)?;
-    add_device_for(state, &user, name, channels).await
+    let device = add_device_for(state, &user, name, channels).await?;
+    Ok(Paired { user, device })
 }
 
 #[cfg(test)]

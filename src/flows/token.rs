@@ -13,6 +13,7 @@ use crate::auth::secrets::{digest_secret, new_id, new_secret};
 use crate::auth::tokens::{AccessGrant, IssuedToken, mint};
 use crate::clock::duration_ms;
 use crate::domain::ApprovalState;
+use crate::domain::secret::{self, AuthReqId};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Approval, RefreshOutcome, RefreshToken, Session, User};
@@ -75,7 +76,7 @@ fn token_type(session: &Session) -> &'static str {
 /// redeemable only with a proof from that key, and the session is bound to it.
 pub async fn redeem_ciba(
     state: &AppState,
-    auth_req_id: &str,
+    auth_req_id: &AuthReqId,
     wait: Duration,
     dpop_jkt: Option<&str>,
 ) -> Result<Poll> {
@@ -93,7 +94,7 @@ pub async fn redeem_ciba(
 /// cannot fill the replay cache.
 pub async fn redeem_ciba_with_proof(
     state: &AppState,
-    auth_req_id: &str,
+    auth_req_id: &AuthReqId,
     wait: Duration,
     proof: Option<UnspentProof>,
 ) -> Result<Poll> {
@@ -107,10 +108,10 @@ pub async fn redeem_ciba_with_proof(
     wait_and_redeem(state, approval, wait, dpop_jkt.as_deref()).await
 }
 
-async fn find_approval(state: &AppState, auth_req_id: &str) -> Result<Option<Approval>> {
+async fn find_approval(state: &AppState, auth_req_id: &AuthReqId) -> Result<Option<Approval>> {
     Ok(state
         .store
-        .approval_by_req_hash(&digest_secret(auth_req_id))
+        .approval_by_req_hash(&digest_secret(auth_req_id.as_str()))
         .await?)
 }
 
@@ -303,7 +304,7 @@ fn access_token(
 /// from that key (`dpop_jkt`); without one nothing is rotated.
 pub async fn refresh(
     state: &AppState,
-    presented: &str,
+    presented: &secret::RefreshToken,
     dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse> {
     let now = state.clock.now_ms();
@@ -316,7 +317,12 @@ pub async fn refresh(
     };
     let session = match state
         .store
-        .rotate_refresh(&digest_secret(presented), &replacement, dpop_jkt, now)
+        .rotate_refresh(
+            &digest_secret(presented.as_str()),
+            &replacement,
+            dpop_jkt,
+            now,
+        )
         .await?
     {
         RefreshOutcome::Rotated(session) => session,

@@ -12,7 +12,7 @@ use super::approval::{Factor, current_state, record_decision};
 use super::limits;
 use super::token::{Poll, redeem_ciba};
 use crate::auth::secrets::digest_secret;
-use crate::domain::ApprovalState;
+use crate::domain::{ApprovalState, AuthReqId};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Approval, Device};
@@ -58,13 +58,13 @@ pub fn matching_step(secret: &[u8], code: &TotpCode, now_secs: u64) -> Option<u6
 /// tokens, unless someone redeemed first or the user was disabled meanwhile).
 pub async fn login_with_totp(
     state: &AppState,
-    auth_req_id: &str,
+    auth_req_id: &AuthReqId,
     code: &TotpCode,
     dpop_jkt: Option<&str>,
 ) -> Result<Poll> {
     let approval = state
         .store
-        .approval_by_req_hash(&digest_secret(auth_req_id))
+        .approval_by_req_hash(&digest_secret(auth_req_id.as_str()))
         .await?
         .ok_or(Error::InvalidGrant("unknown auth_req_id"))?;
     if approval.dpop_jkt.is_some() && approval.dpop_jkt.as_deref() != dpop_jkt {

@@ -4,23 +4,23 @@
 //! `/login`.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::csrf::CsrfForm;
+use super::csrf::{CsrfForm, FormToken};
+use super::error::PageResult;
 use super::filters::ActivityFilters;
+use super::form::{PageQuery, Posted};
+use super::page::{self, ResponseExt};
 use super::rows::{EventRow, SessionRow, short};
-use super::viewer::{self, SignedIn};
-use super::{cookies, csrf, page};
+use super::viewer::SignedIn;
 use crate::audit::kind;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::flows::feed;
 use crate::flows::session::{self, RevokedBy};
 use crate::state::AppState;
@@ -29,7 +29,7 @@ use crate::store::AuditFilter;
 /// Events per page.
 const PAGE: u32 = 25;
 
-/// Routes of this module.
+/// The history page and its Revoke buttons.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(show))
@@ -91,26 +91,20 @@ struct ActivityPage<'a> {
 )]
 async fn show(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    filters: std::result::Result<Query<ActivityFilters>, QueryRejection>,
-    position: std::result::Result<Query<Position>, QueryRejection>,
-) -> Response {
-    let result = async {
-        let (Query(filters), Query(position)) = (filters?, position?);
-        let Some(me) = viewer::signed_in(&state, &headers).await? else {
-            return Ok(Redirect::to("/login").into_response());
-        };
-        render(&state, &headers, &me, &filters, &position).await
-    };
-    result.await.unwrap_or_else(|e| page::error(&e))
+    PageQuery(filters): PageQuery<ActivityFilters>,
+    PageQuery(position): PageQuery<Position>,
+    me: SignedIn,
+    token: FormToken,
+) -> PageResult {
+    Ok(render(&state, &me, &filters, &position, &token).await?)
 }
 
 async fn render(
     state: &AppState,
-    headers: &HeaderMap,
     me: &SignedIn,
     filters: &ActivityFilters,
     position: &Position,
+    token: &FormToken,
 ) -> Result<Response> {
     let request = filters.request(position.before.as_deref());
     let page = feed::read(state, &me.user.id, &request, PAGE).await?;
@@ -128,11 +122,10 @@ async fn render(
         .into_iter()
         .map(|s| SessionRow::new(s, Some(&me.sid)))
         .collect();
-    let token = csrf::reuse_or_new(headers)?;
     let range = &page.range;
     let page_html = ActivityPage {
         username: &me.user.username,
-        csrf: &token,
+        csrf: token.as_str(),
         events: page.events.iter().map(EventRow::from).collect(),
         session_choices: session_choices(&sessions, &page.filter),
         kind_choices: kind_choices(&page.filter),
@@ -156,13 +149,9 @@ async fn render(
         export_csv: filters.link("/activity/export", Some(("format", "csv"))),
         export_jsonl: filters.link("/activity/export", Some(("format", "jsonl"))),
     };
-    let mut response = page::render(StatusCode::OK, &page_html);
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(cookie) = cookies::build(state, cookies::CSRF, &token, 3600) {
-        headers.append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    Ok(page::render(StatusCode::OK, &page_html)
+        .no_store()
+        .with_cookies(token.cookie(state, 3600)))
 }
 
 fn session_choices(sessions: &[SessionRow], filter: &AuditFilter) -> Vec<Choice> {
@@ -214,17 +203,8 @@ fn kind_choices(filter: &AuditFilter) -> Vec<Choice> {
 async fn revoke(
     State(state): State<AppState>,
     Path(sid): Path<String>,
-    headers: HeaderMap,
-    form: std::result::Result<Form<CsrfForm>, FormRejection>,
-) -> Response {
-    let result = async {
-        let Form(form) = form?;
-        csrf::check(&headers, form.csrf.as_deref())?;
-        let Some(me) = viewer::signed_in(&state, &headers).await? else {
-            return Ok(Redirect::to("/login").into_response());
-        };
-        session::revoke(&state, &me.user.id, &sid, RevokedBy::User).await?;
-        Ok::<_, Error>(Redirect::to("/activity").into_response())
-    };
-    result.await.unwrap_or_else(|e| page::error(&e))
+    Posted { by: me, .. }: Posted<CsrfForm, SignedIn>,
+) -> PageResult {
+    session::revoke(&state, &me.user.id, &sid, RevokedBy::User).await?;
+    Ok(Redirect::to("/activity").into_response())
 }

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::form::WithCsrf;
 use crate::domain::{Decision, DecisionError};
 use crate::error::{Error, Result};
 
@@ -29,6 +30,12 @@ pub enum Button {
     Approve,
     Deny,
     Fraud,
+}
+
+impl WithCsrf for AnswerForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
 }
 
 impl AnswerForm {

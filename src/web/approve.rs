@@ -4,24 +4,25 @@
 //! digest; a used, expired or unknown link shows a clear page.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::answer::AnswerForm;
-use super::{cookies, csrf, page};
+use super::csrf::FormToken;
+use super::error::PageResult;
+use super::form::Posted;
+use super::page::{self, ResponseExt};
 use crate::auth::secrets::digest_secret;
-use crate::domain::{ApprovalState, user_agent};
+use crate::domain::{ApprovalState, LinkCode, user_agent};
 use crate::error::{Error, Result};
 use crate::flows::approval::{current_state, decide};
 use crate::state::AppState;
 use crate::store::{Approval, ApprovalLink, Device};
 
-/// Routes of this module.
+/// The approval link's page and its answer.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(show, answer))
 }
@@ -43,24 +44,30 @@ struct ApprovePage<'a> {
 /// The outcome of an answer, or why a request can no longer be answered.
 #[derive(Template)]
 #[template(path = "decided.html")]
-pub(super) struct DecidedPage<'a> {
-    pub heading: &'a str,
-    pub message: &'a str,
+struct DecidedPage<'a> {
+    heading: &'a str,
+    message: &'a str,
     /// `pending`, `approved` or `denied`.
-    pub css: &'a str,
+    css: &'a str,
+}
+
+/// The decided page; the phone's home shows it too, when an answer could not count.
+pub(super) fn decided(status: StatusCode, heading: &str, message: &str, css: &str) -> Response {
+    let page = DecidedPage {
+        heading,
+        message,
+        css,
+    };
+    page::render(status, &page)
 }
 
 /// The link's approval and device, while the link is unused and the approval pending.
-async fn open_link(state: &AppState, link: &str) -> Result<(ApprovalLink, Approval, Device)> {
-    let gone = Error::NotFound;
-    if link.len() > 128 {
-        return Err(gone);
-    }
+async fn open_link(state: &AppState, link: &LinkCode) -> Result<(ApprovalLink, Approval, Device)> {
     let found = state
         .store
-        .approval_link(&digest_secret(link))
+        .approval_link(&digest_secret(link.as_str()))
         .await?
-        .ok_or(gone)?;
+        .ok_or(Error::NotFound)?;
     let approval = state
         .store
         .approval_by_id(&found.approval_id)
@@ -115,14 +122,7 @@ fn closed(state: ApprovalState, used: bool) -> Response {
             "pending",
         ),
     };
-    page::render(
-        status,
-        &DecidedPage {
-            heading,
-            message,
-            css,
-        },
-    )
+    decided(status, heading, message, css)
 }
 
 /// The request, with the three answers.
@@ -137,14 +137,12 @@ fn closed(state: ApprovalState, used: bool) -> Response {
         (status = 410, description = "Used link, or a request already decided or expired", content_type = "text/html"),
     )
 )]
-async fn show(State(state): State<AppState>, Path(link): Path<String>) -> Response {
-    match render_request(&state, &link).await {
-        Ok(response) => response,
-        Err(e) => page::error(&e),
-    }
+async fn show(State(state): State<AppState>, Path(link): Path<String>) -> PageResult {
+    let link = LinkCode::parse(&link)?;
+    Ok(render_request(&state, &link).await?)
 }
 
-async fn render_request(state: &AppState, link: &str) -> Result<Response> {
+async fn render_request(state: &AppState, link: &LinkCode) -> Result<Response> {
     let (found, approval, _device) = open_link(state, link).await?;
     let now = state.clock.now_ms();
     let current = current_state(state, &approval, now)?;
@@ -157,29 +155,23 @@ async fn render_request(state: &AppState, link: &str) -> Result<Response> {
         .await?
         .map(|u| u.username)
         .unwrap_or_default();
-    let token = csrf::new_token()?;
+    let token = FormToken::fresh()?;
     let requested = std::time::UNIX_EPOCH
         + std::time::Duration::from_millis(u64::try_from(approval.created_at).unwrap_or(0));
-    let mut response = page::render(
-        StatusCode::OK,
-        &ApprovePage {
-            link,
-            csrf: &token,
-            username: &username,
-            client_name: &approval.client_name,
-            browser: &user_agent::describe(&approval.user_agent),
-            user_agent: &approval.user_agent,
-            ip: &approval.ip,
-            requested_at: &humantime::format_rfc3339_seconds(requested).to_string(),
-            seconds_left: crate::flows::login::seconds_left(approval.expires_at, now),
-        },
-    );
-    let headers = response.headers_mut();
-    if let Some(cookie) = cookies::build(state, cookies::CSRF, &token, 600) {
-        headers.append(header::SET_COOKIE, cookie);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    let page = ApprovePage {
+        link: link.as_str(),
+        csrf: token.as_str(),
+        username: &username,
+        client_name: &approval.client_name,
+        browser: &user_agent::describe(&approval.user_agent),
+        user_agent: &approval.user_agent,
+        ip: &approval.ip,
+        requested_at: &humantime::format_rfc3339_seconds(requested).to_string(),
+        seconds_left: crate::flows::login::seconds_left(approval.expires_at, now),
+    };
+    Ok(page::render(StatusCode::OK, &page)
+        .with_cookies(token.cookie(state, 600))
+        .no_store())
 }
 
 /// Applies the phone's answer; the link is spent whatever the answer.
@@ -199,25 +191,14 @@ async fn render_request(state: &AppState, link: &str) -> Result<Response> {
 async fn answer(
     State(state): State<AppState>,
     Path(link): Path<String>,
-    headers: HeaderMap,
-    form: std::result::Result<Form<AnswerForm>, FormRejection>,
-) -> Response {
-    match apply(&state, &link, &headers, form).await {
-        Ok(response) => response,
-        Err(e) => page::error(&e),
-    }
+    Posted { form, .. }: Posted<AnswerForm>,
+) -> PageResult {
+    Ok(apply(&state, &link, &form).await?)
 }
 
-async fn apply(
-    state: &AppState,
-    link: &str,
-    headers: &HeaderMap,
-    form: std::result::Result<Form<AnswerForm>, FormRejection>,
-) -> Result<Response> {
-    let Form(form) = form?;
-    csrf::check(headers, form.csrf.as_deref())?;
+async fn apply(state: &AppState, link: &str, form: &AnswerForm) -> Result<Response> {
     let decision = form.decision()?;
-    let (found, approval, device) = open_link(state, link).await?;
+    let (found, approval, device) = open_link(state, &LinkCode::parse(link)?).await?;
     let now = state.clock.now_ms();
     if !state.store.use_approval_link(&found.link_hash, now).await? {
         return Ok(closed(
@@ -225,39 +206,36 @@ async fn apply(
             found.used_at.is_some(),
         ));
     }
-    let (heading, message, css) = match decide(state, &device, &approval.id, decision).await {
+    let outcome = decide(state, &device, &approval.id, decision).await;
+    let (status, heading, message, css) = match outcome {
         Ok(ApprovalState::Approved) => (
+            StatusCode::OK,
             "Approved",
             "You are signed in on the other screen.",
             "approved",
         ),
         Ok(ApprovalState::Fraud) => (
+            StatusCode::OK,
             "Reported",
             "Nothing was signed in. Pushes for your account are paused for a while; consider changing your password.",
             "denied",
         ),
-        Ok(_) => ("Cancelled", "Nothing was signed in.", "denied"),
-        Err(Error::BindingCodeMismatch) => {
-            return Ok(page::render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &DecidedPage {
-                    heading: "Wrong number",
-                    message: "The number did not match the login screen, so the sign-in was denied. Start the sign-in again if it was you.",
-                    css: "denied",
-                },
-            ));
-        }
+        Ok(_) => (
+            StatusCode::OK,
+            "Cancelled",
+            "Nothing was signed in.",
+            "denied",
+        ),
+        Err(Error::BindingCodeMismatch) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Wrong number",
+            "The number did not match the login screen, so the sign-in was denied. Start the sign-in again if it was you.",
+            "denied",
+        ),
         Err(Error::AlreadyDecided | Error::ApprovalExpired) => {
             return Ok(closed(current_state(state, &approval, now)?, false));
         }
         Err(e) => return Err(e),
     };
-    Ok(page::render(
-        StatusCode::OK,
-        &DecidedPage {
-            heading,
-            message,
-            css,
-        },
-    ))
+    Ok(decided(status, heading, message, css))
 }

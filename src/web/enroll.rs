@@ -3,22 +3,28 @@
 //! becomes the device (its secret in an `HttpOnly` cookie).
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{cookies, csrf, page};
-use crate::domain::{Channel, ChannelList};
+use super::cookies;
+use super::csrf::FormToken;
+use super::error::PageResult;
+use super::form::{Posted, WithCsrf};
+use super::page::{self, ResponseExt};
+use crate::domain::{Channel, ChannelList, PairingCode};
 use crate::error::{Error, Result};
-use crate::flows::enroll::redeem;
+use crate::flows::enroll::{Paired, redeem};
 use crate::http::client::ClientInfo;
 use crate::state::AppState;
 
-/// Routes of this module.
+/// How long the paired browser keeps its device cookie.
+const DEVICE_COOKIE_SECS: u64 = 365 * 24 * 3600;
+
+/// The pairing form and what it posts.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(form, submit))
 }
@@ -47,28 +53,19 @@ struct EnrolledPage<'a> {
     params(("code" = String, Path, description = "The pairing code from `nod enroll-link`")),
     responses((status = 200, description = "The pairing form", content_type = "text/html"))
 )]
-async fn form(State(state): State<AppState>, Path(code): Path<String>) -> Response {
-    let token = match csrf::new_token() {
-        Ok(token) => token,
-        Err(e) => return page::error(&e),
-    };
+async fn form(State(state): State<AppState>, Path(code): Path<String>) -> PageResult {
+    let token = FormToken::fresh()?;
     // The code only goes back into the form's action, escaped; it is checked on submit.
     let code: String = code
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
         .take(128)
         .collect();
-    let mut response = page::render(
-        StatusCode::OK,
-        &EnrollPage {
-            code: &code,
-            csrf: &token,
-        },
-    );
-    if let Some(cookie) = cookies::build(&state, cookies::CSRF, &token, 3600) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    let page = EnrollPage {
+        code: &code,
+        csrf: token.as_str(),
+    };
+    Ok(page::render(StatusCode::OK, &page).with_cookies(token.cookie(&state, 3600)))
 }
 
 /// What the form posts.
@@ -85,6 +82,37 @@ struct EnrollForm {
     /// The topic, phone number or URL.
     #[schema(nullable = false)]
     address: Option<String>,
+}
+
+impl WithCsrf for EnrollForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+impl EnrollForm {
+    /// How nod is to reach the phone: no channel (it polls), or the one chosen, with its
+    /// address.
+    fn channels(&self) -> Result<ChannelList> {
+        let address = self.address.as_deref().map(str::trim);
+        let channels = match (self.channel.as_str(), address) {
+            ("none", _) => Vec::new(),
+            (provider @ ("ntfy" | "twilio" | "webhook"), Some(address)) if !address.is_empty() => {
+                vec![Channel::new(provider, Some(address)).map_err(Error::InvalidRequest)?]
+            }
+            ("ntfy" | "twilio" | "webhook", _) => {
+                return Err(Error::InvalidRequest(
+                    "give the topic, number or URL to reach the phone".into(),
+                ));
+            }
+            _ => {
+                return Err(Error::InvalidRequest(
+                    "choose how nod reaches the phone".into(),
+                ));
+            }
+        };
+        ChannelList::possibly_empty(channels).map_err(Error::InvalidRequest)
+    }
 }
 
 // Only describes `EnrollForm::channel` in the document.
@@ -117,82 +145,32 @@ async fn submit(
     State(state): State<AppState>,
     Path(code): Path<String>,
     client: ClientInfo,
-    headers: HeaderMap,
-    form: std::result::Result<Form<EnrollForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    match pair(&state, &code, &client, &headers, form).await {
-        Ok(response) => response,
-        Err(e) => page::error(&e),
-    }
+    Posted { form, .. }: Posted<EnrollForm>,
+) -> PageResult {
+    let channels = form.channels()?;
+    let code = PairingCode::parse(&code)?;
+    let paired = redeem(&state, &code, &form.name, &channels, client.ip).await?;
+    Ok(enrolled(&state, form.name.trim(), &paired)?)
 }
 
-async fn pair(
-    state: &AppState,
-    code: &str,
-    client: &ClientInfo,
-    headers: &HeaderMap,
-    form: std::result::Result<Form<EnrollForm>, axum::extract::rejection::FormRejection>,
-) -> Result<Response> {
-    let Form(form) = form?;
-    csrf::check(headers, form.csrf.as_deref())?;
-    let channels = match (
-        form.channel.as_str(),
-        form.address.as_deref().map(str::trim),
-    ) {
-        ("none", _) => Vec::new(),
-        (provider @ ("ntfy" | "twilio" | "webhook"), Some(address)) if !address.is_empty() => {
-            vec![Channel::parse(&format!("{provider}={address}")).map_err(Error::InvalidRequest)?]
-        }
-        ("ntfy" | "twilio" | "webhook", _) => {
-            return Err(Error::InvalidRequest(
-                "give the topic, number or URL to reach the phone".into(),
-            ));
-        }
-        _ => {
-            return Err(Error::InvalidRequest(
-                "choose how nod reaches the phone".into(),
-            ));
-        }
-    };
-    let channels = ChannelList::possibly_empty(channels).map_err(Error::InvalidRequest)?;
-    let device = redeem(state, code, &form.name, &channels, client.ip).await?;
-    let username = state
-        .store
-        .list_devices(None)
-        .await?
-        .into_iter()
-        .find(|d| d.id == device.device_id)
-        .map(|d| d.user_id);
-    let username = match username {
-        Some(user_id) => state
-            .store
-            .user_by_id(&user_id)
-            .await?
-            .map(|u| u.username)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
+/// The paired page: the authenticator's QR code, and the device cookie that makes this
+/// browser the phone.
+fn enrolled(state: &AppState, name: &str, paired: &Paired) -> Result<Response> {
+    let device = &paired.device;
     let qr = qrcode::QrCode::new(device.totp_uri.as_bytes())
         .map_err(|e| Error::Internal(format!("QR code: {e}")))?
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(220, 220)
         .build();
-    let mut response = page::render(
-        StatusCode::OK,
-        &EnrolledPage {
-            name: form.name.trim(),
-            username: &username,
-            totp_uri: &device.totp_uri,
-            qr_svg: &qr,
-        },
-    );
-    let year = 365 * 24 * 3600;
-    if let Some(cookie) = cookies::build(state, cookies::DEVICE, &device.device_secret, year) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    Ok(response.into_response())
+    let page = EnrolledPage {
+        name,
+        username: &paired.user.username,
+        totp_uri: &device.totp_uri,
+        qr_svg: &qr,
+    };
+    let secret = &device.device_secret;
+    let cookie = cookies::build(state, cookies::DEVICE, secret, DEVICE_COOKIE_SECS);
+    Ok(page::render(StatusCode::OK, &page)
+        .with_cookies(cookie)
+        .no_store())
 }

@@ -4,19 +4,20 @@
 //! sign-in, on to `/login` as the page does, and a bad filter is the page's 400.
 
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, stream};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::error::PageResult;
 use super::filters::ActivityFilters;
-use super::page;
-use super::viewer::{self, SignedIn};
+use super::form::PageQuery;
+use super::page::ResponseExt;
+use super::viewer::SignedIn;
 use crate::error::{Error, Result};
 use crate::flows::feed::export::{self, Format};
 use crate::flows::feed::{self, non_empty};
@@ -52,18 +53,11 @@ struct FormatParam {
 )]
 async fn download(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    filters: std::result::Result<Query<ActivityFilters>, QueryRejection>,
-    format: std::result::Result<Query<FormatParam>, QueryRejection>,
-) -> Response {
-    let result = async {
-        let (Query(filters), Query(format)) = (filters?, format?);
-        let Some(me) = viewer::signed_in(&state, &headers).await? else {
-            return Ok(Redirect::to("/login").into_response());
-        };
-        file(&state, me, &filters, format.format.as_deref()).await
-    };
-    result.await.unwrap_or_else(|e| page::error(&e))
+    PageQuery(filters): PageQuery<ActivityFilters>,
+    PageQuery(format): PageQuery<FormatParam>,
+    me: SignedIn,
+) -> PageResult {
+    Ok(file(&state, me, &filters, format.format.as_deref()).await?)
 }
 
 /// Checks the request, reads the first page (so a failure there is still an error page), then
@@ -89,18 +83,16 @@ async fn file(
         day(state.clock.now_ms()),
         format.extension()
     );
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // The name is digits and ASCII only, so it is always a valid header value.
-    if let Ok(value) = HeaderValue::from_str(&attachment) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    let attachment = HeaderValue::from_str(&attachment)
+        .map_err(|e| Error::Internal(format!("the export's file name: {e}")))?;
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        ),
+        (header::CONTENT_DISPOSITION, attachment),
+    ];
+    Ok((StatusCode::OK, headers, body).into_response().no_store())
 }
 
 /// Unix ms as the UTC day `YYYYMMDD`, for the file name.

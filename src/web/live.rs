@@ -3,7 +3,7 @@
 //! words ([`EventRow`]), which the script adds with `textContent`, never as HTML. The stream
 //! ends when the session or device is revoked (see `flows::feed::live`).
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::response::sse::Event;
@@ -21,21 +21,31 @@ use crate::http::sse;
 use crate::state::AppState;
 use crate::store::AuditFilter;
 
-/// Routes of this module.
+/// The two live feeds of the pages.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(activity_stream))
         .routes(routes!(phone_stream))
 }
 
-/// The `/activity` filters a stream keeps (time filters do not apply to new events).
-#[derive(Deserialize, IntoParams)]
+/// The `/activity` filters a stream keeps (time filters do not apply to new events); a bad
+/// query string is answered in our JSON shape, like the rest of a stream's errors (the script
+/// reads them, not a person).
+#[derive(Deserialize, IntoParams, FromRequestParts)]
 #[into_params(parameter_in = Query)]
+#[from_request(via(Query), rejection(Error))]
 struct StreamParams {
     /// Only this session's events.
     sid: Option<String>,
     /// Only events of this kind.
     kind: Option<String>,
+}
+
+impl StreamParams {
+    /// The filter for `user_id`'s stream.
+    async fn filter(&self, state: &AppState, user_id: &str) -> Result<AuditFilter> {
+        parse_filter(state, user_id, self.kind.as_deref(), self.sid.as_deref()).await
+    }
 }
 
 /// New events of the signed-in person, live.
@@ -55,20 +65,13 @@ struct StreamParams {
 )]
 async fn activity_stream(
     State(state): State<AppState>,
+    params: StreamParams,
     headers: HeaderMap,
-    params: std::result::Result<Query<StreamParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response> {
-    let Query(params) = params?;
     let me = viewer::signed_in(&state, &headers)
         .await?
         .ok_or(Error::InvalidToken("not signed in"))?;
-    let filter = parse_filter(
-        &state,
-        &me.user.id,
-        params.kind.as_deref(),
-        params.sid.as_deref(),
-    )
-    .await?;
+    let filter = params.filter(&state, &me.user.id).await?;
     let viewer = Viewer::Session {
         sid: me.sid,
         user_id: me.user.id,

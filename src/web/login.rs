@@ -6,22 +6,24 @@
 use std::time::Duration;
 
 use askama::Template;
-use axum::Form;
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::csrf::CsrfForm;
-use super::{cookies, csrf, page, viewer};
+use super::cookies;
+use super::csrf::{CsrfForm, FormToken};
+use super::error::PageResult;
+use super::form::{Posted, WithCsrf};
+use super::page::{self, ResponseExt};
+use super::viewer::{self, SignedIn};
 use crate::auth::secrets::digest_secret;
-use crate::domain::LoginContext;
+use crate::domain::{AuthReqId, LoginContext};
 use crate::error::{Error, Result};
-use crate::flows::login::{LoginAttempt, seconds_left, start_login};
+use crate::flows::login::{LoginAttempt, LoginStarted, seconds_left, start_login};
 use crate::flows::session::{self, RevokedBy};
 use crate::flows::token::{Poll, redeem_ciba};
 use crate::http::client::ClientInfo;
@@ -32,7 +34,7 @@ pub const WEB_CLIENT: &str = "nod web";
 /// The longest a status request waits for the phone; well inside the request timeout.
 const STATUS_WAIT: Duration = Duration::from_secs(25);
 
-/// Routes of this module.
+/// Signing in on the web: the form, the wait for the phone, signing out.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(form, submit))
@@ -68,37 +70,26 @@ struct WaitingPage<'a> {
         (status = 303, description = "Already signed in: on to `/activity`"),
     )
 )]
-async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match viewer::signed_in(&state, &headers).await {
-        Ok(Some(_)) => Redirect::to("/activity").into_response(),
-        Ok(None) => login_page(&state, &headers, StatusCode::OK, "", ""),
-        Err(e) => page::error(&e),
+async fn form(State(state): State<AppState>, me: Option<SignedIn>, token: FormToken) -> Response {
+    match me {
+        Some(_) => Redirect::to("/activity").into_response(),
+        None => login_page(&state, &token, StatusCode::OK, "", ""),
     }
 }
 
 fn login_page(
     state: &AppState,
-    headers: &HeaderMap,
+    token: &FormToken,
     status: StatusCode,
     username: &str,
     problem: &str,
 ) -> Response {
-    let token = match csrf::reuse_or_new(headers) {
-        Ok(token) => token,
-        Err(e) => return page::error(&e),
+    let page = LoginPage {
+        csrf: token.as_str(),
+        username,
+        problem,
     };
-    let mut response = page::render(
-        status,
-        &LoginPage {
-            csrf: &token,
-            username,
-            problem,
-        },
-    );
-    if let Some(cookie) = cookies::build(state, cookies::CSRF, &token, 3600) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    page::render(status, &page).with_cookies(token.cookie(state, 3600))
 }
 
 /// What the sign-in form posts.
@@ -109,6 +100,26 @@ struct LoginForm {
     csrf: Option<String>,
     username: String,
     password: String,
+}
+
+impl WithCsrf for LoginForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+impl LoginForm {
+    /// The attempt the form makes, from `client`, under the web's client name.
+    fn attempt(self, client: &ClientInfo) -> LoginAttempt {
+        let ip = client.ip.to_string();
+        let context = LoginContext::new(Some(WEB_CLIENT), ip, client.user_agent.as_deref());
+        LoginAttempt {
+            username: self.username,
+            password: self.password,
+            context,
+            dpop: None,
+        }
+    }
 }
 
 /// Checks the password and pushes the approval to the phone, like `POST /v1/login`; the
@@ -128,42 +139,32 @@ struct LoginForm {
 async fn submit(
     State(state): State<AppState>,
     client: ClientInfo,
-    headers: HeaderMap,
-    form: std::result::Result<Form<LoginForm>, FormRejection>,
-) -> Response {
-    let form = match form.map_err(Error::from).and_then(|Form(form)| {
-        csrf::check(&headers, form.csrf.as_deref())?;
-        Ok(form)
-    }) {
-        Ok(form) => form,
-        Err(e) => return page::error(&e),
-    };
-    let context = LoginContext::new(
-        Some(WEB_CLIENT),
-        client.ip.to_string(),
-        client.user_agent.as_deref(),
-    );
+    token: FormToken,
+    Posted { form, .. }: Posted<LoginForm>,
+) -> PageResult {
     let username = form.username.clone();
-    let attempt = LoginAttempt {
-        username: form.username,
-        password: form.password,
-        context,
-        dpop: None,
-    };
-    match start_login(&state, attempt).await {
-        Ok(started) => {
-            let mut response = Redirect::to("/login/wait").into_response();
-            let ttl = started.expires_in + 60;
-            if let Some(c) = cookies::build(&state, cookies::LOGIN, &started.auth_req_id, ttl) {
-                response.headers_mut().append(header::SET_COOKIE, c);
-            }
-            response
-        }
-        Err(e @ (Error::InvalidCredentials | Error::RateLimited { .. } | Error::NoDevice)) => {
-            login_page(&state, &headers, e.status(), &username, &e.to_string())
-        }
-        Err(e) => page::error(&e),
+    match start_login(&state, form.attempt(&client)).await {
+        Ok(started) => Ok(to_waiting(&state, &started)),
+        Err(e @ (Error::InvalidCredentials | Error::RateLimited { .. } | Error::NoDevice)) => Ok(
+            login_page(&state, &token, e.status(), &username, &e.to_string()),
+        ),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// On to the waiting page, the pending login's `auth_req_id` in its cookie (living a minute
+/// past the approval).
+fn to_waiting(state: &AppState, started: &LoginStarted) -> Response {
+    let ttl = started.expires_in + 60;
+    let cookie = cookies::build(state, cookies::LOGIN, &started.auth_req_id, ttl);
+    Redirect::to("/login/wait")
+        .into_response()
+        .with_cookies(cookie)
+}
+
+/// The browser's pending login, if its cookie holds a well-formed `auth_req_id`.
+fn pending_login(headers: &HeaderMap) -> Option<AuthReqId> {
+    cookies::read(headers, cookies::LOGIN).and_then(|id| AuthReqId::parse(id).ok())
 }
 
 /// Where a pending login stands, as the waiting page's script is told.
@@ -186,11 +187,10 @@ enum Outcome {
 
 /// Redeems the pending login through the CIBA grant, waiting up to `wait` for the phone.
 async fn redeem(state: &AppState, headers: &HeaderMap, wait: Duration) -> Result<Outcome> {
-    let Some(auth_req_id) = cookies::read(headers, cookies::LOGIN).filter(|t| t.len() <= 256)
-    else {
+    let Some(auth_req_id) = pending_login(headers) else {
         return Ok(Outcome::Nothing);
     };
-    Ok(match redeem_ciba(state, auth_req_id, wait, None).await? {
+    Ok(match redeem_ciba(state, &auth_req_id, wait, None).await? {
         Poll::Issued(tokens) => {
             let ttl = state.settings.tokens.session_ttl.0.as_secs();
             let cookies = [
@@ -218,16 +218,18 @@ async fn redeem(state: &AppState, headers: &HeaderMap, wait: Duration) -> Result
         (status = 303, description = "Approved: signed in, on to `/activity`; no pending login: back to `/login`"),
     )
 )]
-async fn waiting(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match show_waiting(&state, &headers).await {
-        Ok(response) => response,
-        Err(e) => page::error(&e),
-    }
+async fn waiting(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
+    Ok(show_waiting(&state, &headers).await?)
 }
 
 async fn show_waiting(state: &AppState, headers: &HeaderMap) -> Result<Response> {
     let css = match redeem(state, headers, Duration::ZERO).await? {
-        Outcome::SignedIn(set_cookies) => return Ok(signed_in_redirect(set_cookies)),
+        Outcome::SignedIn(set_cookies) => {
+            return Ok(Redirect::to("/activity")
+                .into_response()
+                .with_cookies(set_cookies));
+        }
+        // No pending login, but signed in (the long-poll redeemed it, say): on to the history.
         Outcome::Nothing if viewer::signed_in(state, headers).await?.is_some() => {
             return Ok(Redirect::to("/activity").into_response());
         }
@@ -237,36 +239,22 @@ async fn show_waiting(state: &AppState, headers: &HeaderMap) -> Result<Response>
         Outcome::Expired => "expired",
     };
     // The number comes from the store, found by the cookie: it never travels in the URL.
-    let auth_req_id = cookies::read(headers, cookies::LOGIN).unwrap_or_default();
+    let auth_req_id = pending_login(headers).ok_or(Error::NotFound)?;
     let approval = state
         .store
-        .approval_by_req_hash(&digest_secret(auth_req_id))
+        .approval_by_req_hash(&digest_secret(auth_req_id.as_str()))
         .await?
         .ok_or(Error::NotFound)?;
-    let mut response = page::render(
-        StatusCode::OK,
-        &WaitingPage {
-            state: css,
-            binding_code: &approval.binding_code,
-            seconds_left: seconds_left(approval.expires_at, state.clock.now_ms()),
-        },
-    );
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if css != "pending"
-        && let Some(clear) = cookies::clear(state, cookies::LOGIN)
-    {
-        headers.append(header::SET_COOKIE, clear);
-    }
-    Ok(response)
-}
-
-fn signed_in_redirect(set_cookies: Vec<HeaderValue>) -> Response {
-    let mut response = Redirect::to("/activity").into_response();
-    for cookie in set_cookies {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    let page = WaitingPage {
+        state: css,
+        binding_code: &approval.binding_code,
+        seconds_left: seconds_left(approval.expires_at, state.clock.now_ms()),
+    };
+    // Denied or expired: nothing is left to wait for, so the pending login's cookie goes.
+    let clear_login = (css != "pending").then(|| cookies::clear(state, cookies::LOGIN));
+    Ok(page::render(StatusCode::OK, &page)
+        .no_store()
+        .with_cookies(clear_login.flatten()))
 }
 
 /// The waiting page's long-poll: answers when the phone decides (signing the browser in when
@@ -277,23 +265,19 @@ fn signed_in_redirect(set_cookies: Vec<HeaderValue>) -> Response {
     tag = "pages",
     responses((status = 200, description = "Where the browser's pending login stands", body = LoginStatus))
 )]
-async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn status(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     let wait = STATUS_WAIT.min(Duration::from_secs(state.settings.approvals.max_wait_secs));
-    let (answer, set_cookies) = match redeem(&state, &headers, wait).await {
-        Ok(Outcome::SignedIn(set_cookies)) => ("signed_in", set_cookies),
-        Ok(Outcome::Pending) => ("pending", Vec::new()),
-        Ok(Outcome::Denied) => ("denied", Vec::new()),
-        Ok(Outcome::Expired) => ("expired", Vec::new()),
-        Ok(Outcome::Nothing) => ("none", Vec::new()),
-        Err(e) => return e.into_response(),
+    let (answer, set_cookies) = match redeem(&state, &headers, wait).await? {
+        Outcome::SignedIn(set_cookies) => ("signed_in", set_cookies),
+        Outcome::Pending => ("pending", Vec::new()),
+        Outcome::Denied => ("denied", Vec::new()),
+        Outcome::Expired => ("expired", Vec::new()),
+        Outcome::Nothing => ("none", Vec::new()),
     };
-    let mut response = Json(LoginStatus { state: answer }).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    for cookie in set_cookies {
-        headers.append(header::SET_COOKIE, cookie);
-    }
-    response
+    Ok(Json(LoginStatus { state: answer })
+        .into_response()
+        .no_store()
+        .with_cookies(set_cookies))
 }
 
 /// Signs the browser out: its session is revoked (its tokens stop working) and the cookie
@@ -310,31 +294,15 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
 )]
 async fn sign_out(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    form: std::result::Result<Form<CsrfForm>, FormRejection>,
-) -> Response {
-    match end_session(&state, &headers, form).await {
-        Ok(response) => response,
-        Err(e) => page::error(&e),
-    }
-}
-
-async fn end_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    form: std::result::Result<Form<CsrfForm>, FormRejection>,
-) -> Result<Response> {
-    let Form(form) = form?;
-    csrf::check(headers, form.csrf.as_deref())?;
-    if let Some(me) = viewer::signed_in(state, headers).await? {
-        match session::revoke(state, &me.user.id, &me.sid, RevokedBy::User).await {
+    Posted { by: me, .. }: Posted<CsrfForm, Option<SignedIn>>,
+) -> PageResult {
+    if let Some(me) = me {
+        // Already ended elsewhere is as good as ended here.
+        match session::revoke(&state, &me.user.id, &me.sid, RevokedBy::User).await {
             Ok(()) | Err(Error::NotFound) => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
-    let mut response = Redirect::to("/login").into_response();
-    if let Some(clear) = cookies::clear(state, cookies::SESSION) {
-        response.headers_mut().append(header::SET_COOKIE, clear);
-    }
-    Ok(response)
+    let clear = cookies::clear(&state, cookies::SESSION);
+    Ok(Redirect::to("/login").into_response().with_cookies(clear))
 }

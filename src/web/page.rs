@@ -1,19 +1,8 @@
-//! Rendering: a template to an HTML response, and the HTML error path (`error.html`), so a page
-//! never shows a JSON error or a stack of internals.
+//! Rendering: a template to an HTML response, and the headers pages add to their responses.
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-
-use crate::error::Error;
-
-/// The error page.
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage<'a> {
-    pub heading: &'a str,
-    pub message: &'a str,
-}
 
 /// Renders `template` with `status`.
 pub fn render(status: StatusCode, template: &impl Template) -> Response {
@@ -30,27 +19,26 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
-/// An error as a page: the status of the API error, a sentence a person understands.
-pub fn error(err: &Error) -> Response {
-    let heading = match err.status() {
-        StatusCode::FORBIDDEN => "Not allowed",
-        StatusCode::NOT_FOUND => "Not found",
-        s if s.is_server_error() => "Something went wrong",
-        _ => "That did not work",
-    };
-    let message = if err.status().is_server_error() {
-        "nod could not finish this. Please try again in a moment.".to_owned()
-    } else {
-        err.to_string()
-    };
-    if let Error::Internal(detail) = err {
-        tracing::error!(%detail, "page failed");
+/// What pages add to a response, in a chain: `render(..).no_store().with_cookies(..)`.
+pub trait ResponseExt {
+    /// `Cache-Control: no-store`: the response is about one person (or carries a secret).
+    fn no_store(self) -> Self;
+    /// Adds a `Set-Cookie` for each cookie, as `cookies` builds them (an `Option`, which is
+    /// `None` only for a value that cannot be a header, or a list).
+    fn with_cookies(self, cookies: impl IntoIterator<Item = HeaderValue>) -> Self;
+}
+
+impl ResponseExt for Response {
+    fn no_store(mut self) -> Self {
+        self.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        self
     }
-    render(
-        err.status(),
-        &ErrorPage {
-            heading,
-            message: &message,
-        },
-    )
+
+    fn with_cookies(mut self, cookies: impl IntoIterator<Item = HeaderValue>) -> Self {
+        for cookie in cookies {
+            self.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        self
+    }
 }

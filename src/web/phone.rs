@@ -4,20 +4,21 @@
 //! gets a page saying how to pair, not an error dump.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::answer::AnswerForm;
-use super::approve::DecidedPage;
-use super::csrf::CsrfForm;
+use super::approve::decided;
+use super::csrf::{CsrfForm, FormToken};
+use super::error::PageResult;
+use super::form::Posted;
+use super::page::{self, ResponseExt};
 use super::rows::{EventRow, SessionRow, utc};
-use super::{cookies, csrf, page, viewer};
-use crate::domain::user_agent;
+use super::viewer::Phone;
+use crate::domain::{ApprovalState, user_agent};
 use crate::error::{Error, Result};
 use crate::flows::approval::{decide, pending_for};
 use crate::flows::feed;
@@ -28,7 +29,7 @@ use crate::store::Device;
 /// Events the page shows before the live stream takes over.
 const RECENT: u32 = 20;
 
-/// Routes of this module.
+/// The phone's home and what its forms post.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(home))
@@ -69,28 +70,11 @@ struct PhonePage<'a> {
         (status = 401, description = "Not a paired phone: how to pair", content_type = "text/html"),
     )
 )]
-async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let result = async {
-        let Some(device) = viewer::phone(&state, &headers).await? else {
-            return Ok(not_paired());
-        };
-        render(&state, &headers, &device).await
-    };
-    result.await.unwrap_or_else(|e| page::error(&e))
+async fn home(State(state): State<AppState>, Phone(device): Phone, token: FormToken) -> PageResult {
+    Ok(render(&state, &device, &token).await?)
 }
 
-fn not_paired() -> Response {
-    page::render(
-        StatusCode::UNAUTHORIZED,
-        &page::ErrorPage {
-            heading: "This browser is not a paired phone",
-            message: "Open the pairing link from `nod enroll-link` on your phone to pair it; \
-                      this page then shows its sign-in requests and activity.",
-        },
-    )
-}
-
-async fn render(state: &AppState, headers: &HeaderMap, device: &Device) -> Result<Response> {
+async fn render(state: &AppState, device: &Device, token: &FormToken) -> Result<Response> {
     let user_id = &device.user_id;
     let now = state.clock.now_ms();
     let username = state
@@ -120,34 +104,17 @@ async fn render(state: &AppState, headers: &HeaderMap, device: &Device) -> Resul
         .into_iter()
         .map(|s| SessionRow::new(s, None))
         .collect();
-    let token = csrf::reuse_or_new(headers)?;
-    let mut response = page::render(
-        StatusCode::OK,
-        &PhonePage {
-            device_name: &device.name,
-            username: &username,
-            csrf: &token,
-            pending,
-            events: events.iter().map(EventRow::from).collect(),
-            sessions,
-        },
-    );
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(cookie) = cookies::build(state, cookies::CSRF, &token, 3600) {
-        headers.append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
-}
-
-/// The phone of a form post, after the CSRF check; `None` when the browser is not paired.
-async fn checked_phone(
-    state: &AppState,
-    headers: &HeaderMap,
-    csrf_field: Option<&str>,
-) -> Result<Option<Device>> {
-    csrf::check(headers, csrf_field)?;
-    viewer::phone(state, headers).await
+    let page = PhonePage {
+        device_name: &device.name,
+        username: &username,
+        csrf: token.as_str(),
+        pending,
+        events: events.iter().map(EventRow::from).collect(),
+        sessions,
+    };
+    Ok(page::render(StatusCode::OK, &page)
+        .no_store()
+        .with_cookies(token.cookie(state, 3600)))
 }
 
 /// Answers a pending sign-in from the phone's home.
@@ -169,44 +136,37 @@ async fn checked_phone(
 async fn answer(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    form: std::result::Result<Form<AnswerForm>, FormRejection>,
-) -> Response {
-    let result = async {
-        let Form(form) = form?;
-        let Some(device) = checked_phone(&state, &headers, form.csrf.as_deref()).await? else {
-            return Ok(not_paired());
-        };
-        let decision = form.decision()?;
-        let (status, heading, message) = match decide(&state, &device, &id, decision).await {
-            Ok(_) => return Ok(Redirect::to("/phone").into_response()),
-            Err(Error::BindingCodeMismatch) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Wrong number",
-                "The number did not match the login screen, so the sign-in was denied.",
-            ),
-            Err(Error::AlreadyDecided) => (
-                StatusCode::GONE,
-                "Already answered",
-                "This sign-in was already answered.",
-            ),
-            Err(Error::ApprovalExpired) => (
-                StatusCode::GONE,
-                "Expired",
-                "This request waited too long and has expired. Nothing was signed in.",
-            ),
-            Err(e) => return Err(e),
-        };
-        Ok(page::render(
-            status,
-            &DecidedPage {
-                heading,
-                message,
-                css: "denied",
-            },
-        ))
+    Posted {
+        form,
+        by: Phone(device),
+    }: Posted<AnswerForm, Phone>,
+) -> PageResult {
+    let decision = form.decision()?;
+    Ok(answered(decide(&state, &device, &id, decision).await)?)
+}
+
+/// Back home once answered; a page saying why when the answer could not count.
+fn answered(outcome: Result<ApprovalState>) -> Result<Response> {
+    let (status, heading, message) = match outcome {
+        Ok(_) => return Ok(Redirect::to("/phone").into_response()),
+        Err(Error::BindingCodeMismatch) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Wrong number",
+            "The number did not match the login screen, so the sign-in was denied.",
+        ),
+        Err(Error::AlreadyDecided) => (
+            StatusCode::GONE,
+            "Already answered",
+            "This sign-in was already answered.",
+        ),
+        Err(Error::ApprovalExpired) => (
+            StatusCode::GONE,
+            "Expired",
+            "This request waited too long and has expired. Nothing was signed in.",
+        ),
+        Err(e) => return Err(e),
     };
-    result.await.unwrap_or_else(|e| page::error(&e))
+    Ok(decided(status, heading, message, "denied"))
 }
 
 /// Ends one session of the phone's user.
@@ -226,18 +186,12 @@ async fn answer(
 async fn revoke_one(
     State(state): State<AppState>,
     Path(sid): Path<String>,
-    headers: HeaderMap,
-    form: std::result::Result<Form<CsrfForm>, FormRejection>,
-) -> Response {
-    let result = async {
-        let Form(form) = form?;
-        let Some(device) = checked_phone(&state, &headers, form.csrf.as_deref()).await? else {
-            return Ok(not_paired());
-        };
-        session::revoke(&state, &device.user_id, &sid, RevokedBy::Device(&device.id)).await?;
-        Ok::<_, Error>(Redirect::to("/phone").into_response())
-    };
-    result.await.unwrap_or_else(|e| page::error(&e))
+    Posted {
+        by: Phone(device), ..
+    }: Posted<CsrfForm, Phone>,
+) -> PageResult {
+    session::revoke(&state, &device.user_id, &sid, RevokedBy::Device(&device.id)).await?;
+    Ok(Redirect::to("/phone").into_response())
 }
 
 /// Ends every session of the phone's user.
@@ -254,16 +208,10 @@ async fn revoke_one(
 )]
 async fn revoke_all(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    form: std::result::Result<Form<CsrfForm>, FormRejection>,
-) -> Response {
-    let result = async {
-        let Form(form) = form?;
-        let Some(device) = checked_phone(&state, &headers, form.csrf.as_deref()).await? else {
-            return Ok(not_paired());
-        };
-        session::revoke_all(&state, &device.user_id, RevokedBy::Device(&device.id)).await?;
-        Ok::<_, Error>(Redirect::to("/phone").into_response())
-    };
-    result.await.unwrap_or_else(|e| page::error(&e))
+    Posted {
+        by: Phone(device), ..
+    }: Posted<CsrfForm, Phone>,
+) -> PageResult {
+    session::revoke_all(&state, &device.user_id, RevokedBy::Device(&device.id)).await?;
+    Ok(Redirect::to("/phone").into_response())
 }

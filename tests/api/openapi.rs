@@ -684,3 +684,28 @@ fn the_request_schemas_require_what_the_server_requires() {
         );
     }
 }
+
+#[test]
+fn every_operation_that_checks_a_dpop_proof_documents_the_503_of_a_full_replay_cache() {
+    // A proof is spent in the replay cache; when that is full of live proofs the answer is 503
+    // (docs/dpop.md), which a client must be told to expect and retry.
+    let document = served_document();
+    let taking_proofs = [
+        ("post", "/v1/login"),
+        ("post", "/v1/login/totp"),
+        ("post", "/v1/token"),
+        ("get", "/v1/verify"),
+        ("post", "/v1/logout"),
+    ];
+    for (method, path) in taking_proofs {
+        let operation = &document["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is in the document");
+        let answer = &operation["responses"]["503"];
+        assert!(
+            answer["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("temporarily_unavailable")),
+            "{method} {path} documents its 503: {answer}"
+        );
+    }
+}

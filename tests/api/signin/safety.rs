@@ -98,3 +98,19 @@ async fn the_script_is_a_file_allowed_by_the_policy_and_no_page_has_inline_scrip
             .count()
     );
 }
+
+#[tokio::test]
+async fn a_forged_post_is_refused_as_forged_before_nod_asks_who_posted_it() {
+    let app = spawn_app().await;
+    // No device cookie and no session cookie: the check that refuses the post comes first.
+    for path in [
+        "/phone/sessions/revoke-all",
+        "/phone/sessions/some-session/revoke",
+        "/activity/sessions/some-session/revoke",
+        "/logout",
+    ] {
+        let response = Jar::default().post(&app, path, &[]).await;
+        assert_eq!(response.status(), 403, "{path}");
+        assert!(response.text().await.unwrap().contains("Not allowed"));
+    }
+}
