@@ -27,16 +27,16 @@
 //! - [`state`]: the shared state of a running instance; [`cluster`]: several instances on one
 //!   database — applying the changes the others commit.
 //! - [`flows`]: use cases shared by the API, the pages and the CLI (login, decide, redeem,
-//!   refresh, use a token, revoke sessions, read the feed, provision).
+//!   refresh, use a token, revoke sessions, read or export the feed, provision).
 //! - [`http`]: what the API and the pages both take from a request (who is calling, which
 //!   device is, request ids) and the feed as Server-Sent Events they both send.
 //! - [`api`]: the JSON endpoints, one module per group, and their extractors; each registers its
 //!   handlers with their `#[utoipa::path]` operations, which make up `/openapi.json`.
-//! - [`web`]: the pages (`/approve`, `/enroll`, `/phone`, `/login`, `/activity`), askama
-//!   templates in `templates/`, their own error path (`error.html`), the extractors a page
-//!   handler takes (a CSRF-checked form, the paired phone, the signed-in person), the one
-//!   cookie constructor, security headers, and the stylesheet and script in `static/`. `api`
-//!   and `web` never import each other.
+//! - [`web`]: the pages (`/approve`, `/enroll`, `/phone`, `/login`, `/activity` and its
+//!   export), askama templates in `templates/`, their own error path (`error.html`), the
+//!   extractors a page handler takes (a CSRF-checked form, the paired phone, the signed-in
+//!   person), the one cookie constructor, security headers, and the stylesheet and script in
+//!   `static/`. `api` and `web` never import each other.
 //! - [`routes`]: the whole HTTP surface, API and pages merged under the shared layers;
 //!   [`app`]: listeners and background tasks; [`cli`]: the `nod` command.
 //! - [`clock`], [`metrics`], [`telemetry`]: time (also the deadlines of long-polls, so tests move

@@ -4,15 +4,21 @@
 //!
 //! `--follow` polls the store once a second for events above the last one printed: the CLI is
 //! another process and cannot see the server's live broadcast.
+//!
+//! `nod audit <user> --format csv|jsonl [--since T] [--until T]` writes every event of the
+//! range instead, newest first, as `/activity/export` downloads them (the same writer,
+//! `flows::feed::export`): for compliance archives and SIEM imports.
 
-use super::output::say;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use futures_util::StreamExt;
 
-use super::output;
+use super::output::{self, say};
+use super::time_bound::TimeBound;
 use crate::domain::Username;
+use crate::flows::feed::export::{self, Format};
 use crate::flows::feed::{self, EventView};
 use crate::state::AppState;
 use crate::store::{AuditEvent, AuditFilter};
@@ -31,8 +37,22 @@ pub struct AuditCommand {
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     limit: u32,
     /// Keep printing new events until Ctrl-C.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "format")]
     follow: bool,
+    /// Write every event of the range (all of them without `--since`/`--until`) as `csv` or
+    /// `jsonl`, newest first, instead of the newest `--limit`.
+    #[arg(long, value_parser = parse_format, conflicts_with = "limit")]
+    format: Option<Format>,
+    /// With `--format`: from this UTC day (`2026-01-31`) or RFC 3339 time on.
+    #[arg(long, value_parser = TimeBound::parse, requires = "format")]
+    since: Option<TimeBound>,
+    /// With `--format`: up to and including this UTC day or RFC 3339 time.
+    #[arg(long, value_parser = TimeBound::parse, requires = "format")]
+    until: Option<TimeBound>,
+}
+
+fn parse_format(raw: &str) -> Result<Format, String> {
+    Format::parse(raw).ok_or_else(|| "must be csv or jsonl".to_owned())
 }
 
 /// Runs `nod audit`.
@@ -43,6 +63,14 @@ pub async fn run(state: &AppState, cmd: AuditCommand, json: bool) -> anyhow::Res
         .user_by_name(name.as_str())
         .await?
         .with_context(|| format!("no user `{}`", cmd.username))?;
+    if let Some(format) = cmd.format {
+        let range = AuditFilter {
+            since: cmd.since.map(TimeBound::start_ms),
+            until: cmd.until.map(TimeBound::end_ms),
+            ..AuditFilter::default()
+        };
+        return write_export(state, user.id, range, format).await;
+    }
     let all = AuditFilter::default();
     let mut newest_first = feed::newest(state, &user.id, cmd.limit).await?;
     let mut last = newest_first.first().map_or(0, |e| e.id);
@@ -65,6 +93,20 @@ pub async fn run(state: &AppState, cmd: AuditCommand, json: bool) -> anyhow::Res
         }
         print_events(&events, json)?;
     }
+}
+
+/// Writes the export to stdout as it is read, a page at a time.
+async fn write_export(
+    state: &AppState,
+    user_id: String,
+    range: AuditFilter,
+    format: Format,
+) -> anyhow::Result<()> {
+    let mut chunks = Box::pin(export::stream(state.clone(), user_id, range, format));
+    while let Some(chunk) = chunks.next().await {
+        output::bytes(&chunk.context("reading the feed")?)?;
+    }
+    Ok(())
 }
 
 fn print_events(events: &[AuditEvent], json: bool) -> anyhow::Result<()> {

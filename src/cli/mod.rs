@@ -11,6 +11,7 @@ mod keys;
 mod output;
 mod resource_servers;
 mod serve;
+mod time_bound;
 mod users;
 
 pub use output::is_broken_pipe;
@@ -62,7 +63,7 @@ pub enum Command {
     /// Manage the callers of /v1/introspect.
     #[command(subcommand)]
     ResourceServer(resource_servers::ResourceServerCommand),
-    /// Print a user's audit feed (`--follow` to tail it).
+    /// Print a user's audit feed (`--follow` to tail it, `--format csv|jsonl` to export it).
     Audit(audit::AuditCommand),
 }
 

@@ -20,6 +20,13 @@ pub fn line(text: std::fmt::Arguments<'_>) -> std::io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// Writes `bytes` to stdout as they are (an export's chunk).
+pub fn bytes(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
+}
+
 /// Whether a command failed only because its stdout was closed (a pipe's reader finished).
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use super::csrf::{CsrfForm, FormToken};
 use super::error::PageResult;
+use super::filters::ActivityFilters;
 use super::form::{PageQuery, Posted};
 use super::page::{self, ResponseExt};
 use super::rows::{EventRow, SessionRow, short};
@@ -21,7 +22,7 @@ use super::viewer::SignedIn;
 use crate::audit::kind;
 use crate::domain::RevokedBy;
 use crate::error::Result;
-use crate::flows::feed::{self, PageRequest, non_empty};
+use crate::flows::feed;
 use crate::flows::session;
 use crate::state::AppState;
 use crate::store::AuditFilter;
@@ -36,39 +37,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke))
 }
 
-/// The filter form, as the browser sends it (text; empty means "any").
+/// Where a page of the history starts: the "Older" link's cursor (the newest page without).
 #[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
-struct ActivityParams {
-    /// Only this session's events.
-    sid: Option<String>,
-    /// Only events of this kind.
-    kind: Option<String>,
-    /// From this wall-clock time on (`YYYY-MM-DDTHH:MM[:SS]`, in the `tz` zone; a bare
-    /// `YYYY-MM-DD` means its midnight).
-    from: Option<String>,
-    /// Up to and including this minute (or second, or whole `YYYY-MM-DD` day), in the `tz` zone.
-    to: Option<String>,
-    /// The viewer's offset from UTC in minutes, as JavaScript's `getTimezoneOffset()` gives it
-    /// (UTC+10 is `-600`); the page's script fills it. Without it the times are UTC.
-    tz: Option<String>,
+struct Position {
     /// The "Older" link's cursor.
     before: Option<String>,
-}
-
-impl ActivityParams {
-    /// The feed page these ask for; the page size is the page's own.
-    fn request(&self) -> PageRequest<'_> {
-        PageRequest {
-            limit: None,
-            before: self.before.as_deref(),
-            kind: self.kind.as_deref(),
-            sid: self.sid.as_deref(),
-            from: self.from.as_deref(),
-            to: self.to.as_deref(),
-            tz: self.tz.as_deref(),
-        }
-    }
 }
 
 /// A filter choice for the template.
@@ -99,6 +73,9 @@ struct ActivityPage<'a> {
     older: Option<String>,
     /// The live stream for this filter; only on the newest page.
     stream: Option<String>,
+    /// The downloads of everything this filter selects (all pages), as CSV and JSON Lines.
+    export_csv: String,
+    export_jsonl: String,
 }
 
 /// The history page.
@@ -106,7 +83,7 @@ struct ActivityPage<'a> {
     get,
     path = "/activity",
     tag = "pages",
-    params(ActivityParams),
+    params(ActivityFilters, Position),
     responses(
         (status = 200, description = "Token-use history, sessions, filters", content_type = "text/html"),
         (status = 303, description = "Not signed in: to `/login`"),
@@ -115,26 +92,29 @@ struct ActivityPage<'a> {
 )]
 async fn show(
     State(state): State<AppState>,
-    PageQuery(params): PageQuery<ActivityParams>,
+    PageQuery(filters): PageQuery<ActivityFilters>,
+    PageQuery(position): PageQuery<Position>,
     me: SignedIn,
     token: FormToken,
 ) -> PageResult {
-    Ok(render(&state, &me, &params, &token).await?)
+    Ok(render(&state, &me, &filters, &position, &token).await?)
 }
 
 async fn render(
     state: &AppState,
     me: &SignedIn,
-    params: &ActivityParams,
+    filters: &ActivityFilters,
+    position: &Position,
     token: &FormToken,
 ) -> Result<Response> {
-    let page = feed::read(state, &me.user.id, &params.request(), PAGE).await?;
+    let request = filters.request(position.before.as_deref());
+    let page = feed::read(state, &me.user.id, &request, PAGE).await?;
     let older = page
         .next
         .as_deref()
-        .map(|cursor| link("/activity", params, Some(cursor)));
+        .map(|cursor| filters.link("/activity", Some(("before", cursor))));
     // Live only where new events would show.
-    let stream = page.grows().then(|| link("/activity/stream", params, None));
+    let stream = page.grows().then(|| filters.link("/activity/stream", None));
     let now = state.clock.now_ms();
     let sessions: Vec<SessionRow> = state
         .store
@@ -167,6 +147,8 @@ async fn render(
         filtered: page.filter != AuditFilter::default(),
         older,
         stream,
+        export_csv: filters.link("/activity/export", Some(("format", "csv"))),
+        export_jsonl: filters.link("/activity/export", Some(("format", "jsonl"))),
     };
     Ok(page::render(StatusCode::OK, &page_html)
         .no_store()
@@ -206,31 +188,6 @@ fn kind_choices(filter: &AuditFilter) -> Vec<Choice> {
         .collect()
 }
 
-/// `path` with the current filters (and `before`, if given) as its query string.
-fn link(path: &str, params: &ActivityParams, before: Option<&str>) -> String {
-    let mut url = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in [
-        ("sid", &params.sid),
-        ("kind", &params.kind),
-        ("from", &params.from),
-        ("to", &params.to),
-        ("tz", &params.tz),
-    ] {
-        if let Some(value) = non_empty(value.as_deref()) {
-            url.append_pair(name, value);
-        }
-    }
-    if let Some(before) = before {
-        url.append_pair("before", before);
-    }
-    let query = url.finish();
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{query}")
-    }
-}
-
 /// Ends one of the signed-in person's sessions (its tokens stop working at once).
 #[utoipa::path(
     post,
@@ -251,28 +208,4 @@ async fn revoke(
 ) -> PageResult {
     session::revoke(&state, &me.user.id, &sid, RevokedBy::User).await?;
     Ok(Redirect::to("/activity").into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn links_keep_the_filters_and_leave_out_empty_ones() {
-        let params = ActivityParams {
-            kind: Some("token_used".into()),
-            sid: Some(String::new()),
-            from: Some("2026-11-30T09:00".into()),
-            tz: Some("-600".into()),
-            ..ActivityParams::default()
-        };
-        assert_eq!(
-            link("/activity", &params, Some("c1")),
-            "/activity?kind=token_used&from=2026-11-30T09%3A00&tz=-600&before=c1"
-        );
-        assert_eq!(
-            link("/activity/stream", &ActivityParams::default(), None),
-            "/activity/stream"
-        );
-    }
 }

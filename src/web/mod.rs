@@ -12,6 +12,8 @@ mod cookies;
 mod csrf;
 mod enroll;
 mod error;
+mod export;
+mod filters;
 mod form;
 mod live;
 mod login;
@@ -39,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(phone::router())
         .merge(login::router())
         .merge(activity::router())
+        .merge(export::router())
         .merge(live::router())
 }
 

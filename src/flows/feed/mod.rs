@@ -1,7 +1,9 @@
 //! Reading a user's audit feed: newest-first pages ([`paging`]) with opaque cursors
 //! ([`crate::audit::cursor`]), a live follow that never skips nor repeats an event ([`live`]),
-//! and the one JSON view of an event that the API, the stream and the CLI all print.
+//! files of the whole selection ([`export`]), and the one JSON view of an event that the API,
+//! the stream, the export and the CLI all print.
 
+pub mod export;
 pub mod live;
 pub mod paging;
 
@@ -13,8 +15,8 @@ use crate::state::AppState;
 use crate::store::AuditEvent;
 
 pub use paging::{
-    DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest, TimeRange, after, newest, non_empty, parse_filter,
-    read,
+    DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest, TimeRange, after, every, newest, non_empty,
+    parse_filter, read, selection,
 };
 
 /// One event as clients see it: times in Unix ms, `detail` as a JSON object, absent fields

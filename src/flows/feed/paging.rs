@@ -3,6 +3,8 @@
 //! between two page requests never shift a later page: they are newer than every page but the
 //! first.
 
+use futures_util::{Stream, stream};
+
 use crate::audit::kind;
 use crate::domain::{TzOffset, WallTime};
 use crate::error::{Error, Result};
@@ -72,10 +74,7 @@ pub async fn read(
         Some(raw) => AuditCursor::Before(state.cursors.decode(user_id, raw)?),
         None => AuditCursor::Newest,
     };
-    let mut filter = parse_filter(state, user_id, request.kind, request.sid).await?;
-    let range = TimeRange::parse(request.from, request.to, request.tz)?;
-    filter.since = range.since_ms();
-    filter.until = range.until_ms();
+    let (filter, range) = selection(state, user_id, request).await?;
     // One more than asked tells whether another page exists, so the last page says `None`
     // instead of sending the client after an empty one.
     let mut events = state
@@ -94,6 +93,54 @@ pub async fn read(
         filter,
         range,
         newest: cursor == AuditCursor::Newest,
+    })
+}
+
+/// What a request selects, checked as [`read`] checks it: its kind, its session and its time
+/// range, the range also as instants in the filter. Its `limit` and `before` are the caller's:
+/// a page reads one position, an export ([`every`]) the whole selection.
+pub async fn selection(
+    state: &AppState,
+    user_id: &str,
+    request: &PageRequest<'_>,
+) -> Result<(AuditFilter, TimeRange)> {
+    let mut filter = parse_filter(state, user_id, request.kind, request.sid).await?;
+    let range = TimeRange::parse(request.from, request.to, request.tz)?;
+    filter.since = range.since_ms();
+    filter.until = range.until_ms();
+    Ok((filter, range))
+}
+
+/// Every event of `user_id`'s feed that `filter` selects, newest first, `page_size` at a time:
+/// the keyset paging of [`read`] run to the end, so an export of a year holds one page in
+/// memory, never the year. The first page is always yielded (maybe empty); each later one
+/// starts below the last id seen, so events recorded after the first read are not in it.
+pub fn every(
+    state: AppState,
+    user_id: String,
+    filter: AuditFilter,
+    page_size: u32,
+) -> impl Stream<Item = Result<Vec<AuditEvent>>> + Send + 'static {
+    let page_size = page_size.max(1);
+    stream::try_unfold(Some(AuditCursor::Newest), move |cursor| {
+        let (state, user_id, filter) = (state.clone(), user_id.clone(), filter.clone());
+        async move {
+            let Some(cursor) = cursor else {
+                return Ok(None);
+            };
+            let events = state
+                .store
+                .audit_page(&user_id, cursor, page_size, &filter)
+                .await?;
+            // A short page is the last: no need to ask for an empty one after it.
+            let next = match events.last() {
+                Some(last) if events.len() >= page_size as usize => {
+                    Some(AuditCursor::Before(last.id))
+                }
+                _ => None,
+            };
+            Ok(Some((events, next)))
+        }
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod activity;
 mod browsing;
+mod export;
 mod login;
 mod phone_home;
 mod safety;
