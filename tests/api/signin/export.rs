@@ -16,8 +16,8 @@ use reqwest::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use serde_json::Value;
 
 use super::browsing::web_sign_in;
-use crate::helpers::{Jar, location};
 use crate::feed::{events, feed_page};
+use crate::helpers::{Jar, location};
 use crate::helpers::{Phone, TestApp, spawn_app, spawn_app_with};
 
 const HOUR: Duration = Duration::from_secs(3600);
