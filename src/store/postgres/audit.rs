@@ -1,6 +1,7 @@
 //! The audit feed and resource servers on PostgreSQL.
 
 use super::{PostgresStore, classify};
+use crate::store::session_uses::SessionUses;
 use crate::store::{AuditCursor, AuditEvent, AuditFilter, ResourceServer, StoreResult};
 
 /// The advisory lock every audit batch holds while it inserts (ASCII "nodaudit"). Any fixed
@@ -18,8 +19,14 @@ const AUDIT_APPEND_LOCK: i64 = 0x6e6f_6461_7564_6974;
 /// (`MATERIALIZED`, and volatile: run once, before any row reaches the sort, hence before any
 /// id is drawn; released at commit) makes each batch draw and commit its ids before the next
 /// draws.
-const AUDIT_INSERT: &str = "WITH serialised AS MATERIALIZED (SELECT pg_advisory_xact_lock($14)) \
-     INSERT INTO audit_events (user_id, at, kind, sid, jti, device_id, \
+///
+/// The `counted` CTE adds the batch's uses to their sessions' counters (`$15`–`$17`, one
+/// element per distinct session, from `SessionUses`), in the same statement and so the same
+/// transaction. It reads `serialised` too, so it runs under the lock: batches update sessions
+/// one after another. A sid without a session row joins nothing. `GREATEST` ignores NULL, so a
+/// session's first use replaces its NULL `last_used_at`.
+const AUDIT_INSERT: &str = "WITH serialised AS MATERIALIZED (SELECT pg_advisory_xact_lock($14)), \
+     inserted AS (INSERT INTO audit_events (user_id, at, kind, sid, jti, device_id, \
      ip, user_agent, method, host, path, resource_server, detail) \
      SELECT user_id, at, kind, sid, jti, device_id, ip, user_agent, method, host, path, \
             resource_server, detail \
@@ -30,7 +37,14 @@ const AUDIT_INSERT: &str = "WITH serialised AS MATERIALIZED (SELECT pg_advisory_
           WITH ORDINALITY AS e(user_id, at, kind, sid, jti, device_id, ip, user_agent, method, \
                                host, path, resource_server, detail, ord) \
      ORDER BY ord \
-     RETURNING id";
+     RETURNING id), \
+     counted AS (UPDATE sessions s \
+        SET use_count = s.use_count + u.uses, \
+            last_used_at = GREATEST(s.last_used_at, u.last_used_at) \
+       FROM serialised, UNNEST($15::text[], $16::bigint[], $17::bigint[]) \
+            AS u(sid, uses, last_used_at) \
+      WHERE s.id = u.sid) \
+     SELECT id FROM inserted";
 
 /// A batch turned inside out: one vector per column, as `UNNEST` takes them.
 #[derive(Default)]
@@ -89,6 +103,7 @@ impl PostgresStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let uses = SessionUses::of(&events);
         let c = Columns::of(events);
         let mut ids: Vec<i64> = sqlx::query_scalar(AUDIT_INSERT)
             .bind(c.user_id)
@@ -105,6 +120,9 @@ impl PostgresStore {
             .bind(c.resource_server)
             .bind(c.detail)
             .bind(AUDIT_APPEND_LOCK)
+            .bind(uses.sids)
+            .bind(uses.uses)
+            .bind(uses.last_used_at)
             .fetch_all(&self.pool)
             .await
             .map_err(classify)?;

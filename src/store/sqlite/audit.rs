@@ -1,6 +1,7 @@
 //! The audit feed and resource servers on SQLite.
 
 use super::{SqliteStore, classify};
+use crate::store::session_uses::SessionUses;
 use crate::store::{AuditCursor, AuditEvent, AuditFilter, ResourceServer, StoreResult};
 
 /// Rows per INSERT statement: 13 columns × 500 stays far below SQLite's 32 766 variables.
@@ -15,8 +16,10 @@ impl SqliteStore {
             // `INSERT … VALUES` without a row is a syntax error.
             return Ok(Vec::new());
         }
-        if events.len() <= ROWS_PER_STATEMENT {
+        let uses = SessionUses::of(&events);
+        if events.len() <= ROWS_PER_STATEMENT && uses.is_empty() {
             // One statement is its own transaction: one round trip to SQLite, no BEGIN/COMMIT.
+            // A batch with uses also updates their sessions, in one transaction with it.
             let mut conn = self.pool.acquire().await.map_err(classify)?;
             return insert_chunk(&mut conn, events).await;
         }
@@ -28,6 +31,7 @@ impl SqliteStore {
             ids.extend(insert_chunk(&mut tx, rest).await?);
             rest = tail;
         }
+        count_uses(&mut tx, &uses).await?;
         tx.commit().await.map_err(classify)?;
         Ok(ids)
     }
@@ -122,6 +126,37 @@ impl SqliteStore {
             .map_err(classify)?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Rows per counter UPDATE: 3 variables each, far below SQLite's limit.
+const SESSIONS_PER_STATEMENT: usize = 1000;
+
+/// Adds a batch's uses to its sessions' counters: one statement for all of them (a batch of
+/// the audit writer has at most 1024 events), joining the sessions to a VALUES list.
+async fn count_uses(conn: &mut sqlx::SqliteConnection, uses: &SessionUses) -> StoreResult<()> {
+    let rows: Vec<usize> = (0..uses.sids.len()).collect();
+    for chunk in rows.chunks(SESSIONS_PER_STATEMENT) {
+        let mut sql = String::from("WITH batch (sid, uses, last_used_at) AS (VALUES ");
+        for (n, _) in chunk.iter().enumerate() {
+            sql.push_str(if n == 0 { "(?,?,?)" } else { ",(?,?,?)" });
+        }
+        // MAX of two values is NULL if either is: a session's first use replaces the NULL.
+        sql.push_str(
+            ") UPDATE sessions SET use_count = use_count + batch.uses, \
+             last_used_at = MAX(COALESCE(sessions.last_used_at, batch.last_used_at), \
+                                batch.last_used_at) \
+             FROM batch WHERE sessions.id = batch.sid",
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for &i in chunk {
+            query = query
+                .bind(&uses.sids[i])
+                .bind(uses.uses[i])
+                .bind(uses.last_used_at[i]);
+        }
+        query.execute(&mut *conn).await.map_err(classify)?;
+    }
+    Ok(())
 }
 
 /// Inserts up to `ROWS_PER_STATEMENT` events with one multi-row statement; returns their ids.
