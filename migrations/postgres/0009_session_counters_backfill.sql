@@ -1,5 +1,5 @@
--- Counts the uses recorded before 0008, once: one pass grouped by session (the (sid, kind)
--- index). A recount from the events, so running it again gives the same result; the store
+-- Counts the uses recorded before 0008, once: one pass grouped by session (the (sid, kind) index of 0002).
+-- A recount from the events, so running it again gives the same result; the store
 -- contract runs it on a filled table (tests/api/store/session_counters.rs). An instance still
 -- running the previous release during an upgrade writes uses without counting them: upgrade
 -- every instance, or run this file again afterwards.

@@ -1,4 +1,4 @@
--- Counts the uses recorded before 0007, once (by the (sid, kind) index). A recount from the
+-- Counts the uses recorded before 0007, once (by the (sid, kind) index of 0002). A recount from the
 -- events, so running it again gives the same result; the store contract runs it on a filled
 -- table (tests/api/store/session_counters.rs).
 UPDATE sessions

@@ -1,6 +1,7 @@
 //! The storage seam: one `Store` trait, one implementation per database. Everything above this
 //! module talks to `Arc<dyn Store>` and the plain records below; no SQL dialect leaks upward.
 
+mod audit_filter;
 mod changes;
 pub mod postgres;
 mod records;

@@ -1,6 +1,7 @@
 //! The audit feed and resource servers on PostgreSQL.
 
 use super::{PostgresStore, classify};
+use crate::store::audit_filter;
 use crate::store::session_uses::SessionUses;
 use crate::store::{AuditCursor, AuditEvent, AuditFilter, ResourceServer, StoreResult};
 
@@ -139,28 +140,26 @@ impl PostgresStore {
         limit: u32,
         filter: &AuditFilter,
     ) -> StoreResult<Vec<AuditEvent>> {
-        // Each optional parameter is cast, so `$n IS NULL` has a type even when it is NULL.
-        const FILTERS: &str = "user_id = $1 \
-             AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR sid = $4) \
-             AND ($5::bigint IS NULL OR at >= $5) AND ($6::bigint IS NULL OR at < $6)";
+        // Only the filters given, each fit for an index (src/store/audit_filter.rs).
+        let filters = audit_filter::conditions(filter);
         let (sql, bound) = match cursor {
             AuditCursor::Newest => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND $2::bigint IS NULL \
+                    "SELECT * FROM audit_events WHERE {filters} AND $2::bigint IS NULL \
                      ORDER BY id DESC LIMIT $7"
                 ),
                 None,
             ),
             AuditCursor::Before(id) => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND id < $2::bigint \
+                    "SELECT * FROM audit_events WHERE {filters} AND id < $2::bigint \
                      ORDER BY id DESC LIMIT $7"
                 ),
                 Some(id),
             ),
             AuditCursor::After(id) => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND id > $2::bigint \
+                    "SELECT * FROM audit_events WHERE {filters} AND id > $2::bigint \
                      ORDER BY id ASC LIMIT $7"
                 ),
                 Some(id),

@@ -1,6 +1,7 @@
 //! The audit feed and resource servers on SQLite.
 
 use super::{SqliteStore, classify};
+use crate::store::audit_filter;
 use crate::store::session_uses::SessionUses;
 use crate::store::{AuditCursor, AuditEvent, AuditFilter, ResourceServer, StoreResult};
 
@@ -43,25 +44,24 @@ impl SqliteStore {
         limit: u32,
         filter: &AuditFilter,
     ) -> StoreResult<Vec<AuditEvent>> {
-        const FILTERS: &str = "user_id = $1 \
-             AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR sid = $4) \
-             AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6)";
+        // Only the filters given, each fit for an index (src/store/audit_filter.rs).
+        let filters = audit_filter::conditions(filter);
         let (sql, bound) = match cursor {
             AuditCursor::Newest => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND $2 IS NULL ORDER BY id DESC LIMIT $7"
+                    "SELECT * FROM audit_events WHERE {filters} AND $2 IS NULL ORDER BY id DESC LIMIT $7"
                 ),
                 None,
             ),
             AuditCursor::Before(id) => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND id < $2 ORDER BY id DESC LIMIT $7"
+                    "SELECT * FROM audit_events WHERE {filters} AND id < $2 ORDER BY id DESC LIMIT $7"
                 ),
                 Some(id),
             ),
             AuditCursor::After(id) => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND id > $2 ORDER BY id ASC LIMIT $7"
+                    "SELECT * FROM audit_events WHERE {filters} AND id > $2 ORDER BY id ASC LIMIT $7"
                 ),
                 Some(id),
             ),

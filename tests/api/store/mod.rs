@@ -35,6 +35,7 @@ macro_rules! contract {
 
 mod approvals;
 mod audit;
+mod audit_filters;
 mod fixtures;
 mod instances;
 mod limits;
