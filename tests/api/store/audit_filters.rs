@@ -66,7 +66,10 @@ async fn a_time_range_is_exact_wherever_its_bounds_fall(store: &dyn Store) {
         );
         let mut newest_first = expected.clone();
         newest_first.reverse();
-        assert_eq!(ids_of(store, AuditCursor::Newest, &range).await, newest_first);
+        assert_eq!(
+            ids_of(store, AuditCursor::Newest, &range).await,
+            newest_first
+        );
         let only_since = AuditFilter {
             since: Some(since),
             ..AuditFilter::default()
