@@ -7,6 +7,7 @@
 //! set), where a missing browser is a failure: `.ci/run` installs both.
 
 mod driver;
+mod passkeys;
 mod screenshots;
 mod signin;
 mod xss;
