@@ -7,10 +7,12 @@
 //! the area's name, so `sqlite/approvals.rs` and `postgres/approvals.rs` read side by side.
 
 mod as_text;
+mod audit_filter;
 mod changes;
 pub mod postgres;
 mod records;
 mod redact;
+mod session_uses;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -274,7 +276,10 @@ pub trait RefreshTokenStore: Send + Sync {
 pub trait AuditStore: Send + Sync {
     /// Appends events in one transaction (one multi-row statement per chunk); returns their
     /// ids in order. Takes the events by value: their strings move into the statement instead
-    /// of being copied (this is the audit writer's hot path).
+    /// of being copied (this is the audit writer's hot path). In the same transaction, each
+    /// session with `token_used` events in the batch gets them added to its `use_count` and
+    /// `last_used_at` (one update per distinct session; a sid with no session row changes
+    /// nothing).
     async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<i64>>;
     /// A user's events, newest first, with ids below `before` (or above `after`, oldest
     /// first, for catching up a stream), matching `filter`.

@@ -142,9 +142,9 @@ pub struct SessionSummary {
     pub user_agent: String,
     pub created_at: i64,
     pub expires_at: i64,
-    /// Unix ms of the last `token_used`, if any.
+    /// Unix ms of the last `token_used`, if any (`sessions.last_used_at`, kept on write).
     pub last_used_at: Option<i64>,
-    /// Number of `token_used` events.
+    /// Number of `token_used` events (`sessions.use_count`, kept on write).
     pub use_count: i64,
 }
 

@@ -9,6 +9,8 @@
 use async_trait::async_trait;
 
 use super::{PostgresStore, classify};
+use crate::store::audit_filter;
+use crate::store::session_uses::SessionUses;
 use crate::store::{AuditCursor, AuditEvent, AuditFilter, AuditStore, StoreResult};
 
 /// The advisory lock every audit batch holds while it inserts (ASCII "nodaudit"). Any fixed
@@ -26,8 +28,14 @@ const AUDIT_APPEND_LOCK: i64 = 0x6e6f_6461_7564_6974;
 /// (`MATERIALIZED`, and volatile: run once, before any row reaches the sort, hence before any
 /// id is drawn; released at commit) makes each batch draw and commit its ids before the next
 /// draws.
-const AUDIT_INSERT: &str = "WITH serialised AS MATERIALIZED (SELECT pg_advisory_xact_lock($14)) \
-     INSERT INTO audit_events (user_id, at, kind, sid, jti, device_id, \
+///
+/// The `counted` CTE adds the batch's uses to their sessions' counters (`$15`–`$17`, one
+/// element per distinct session, from `SessionUses`), in the same statement and so the same
+/// transaction. It reads `serialised` too, so it runs under the lock: batches update sessions
+/// one after another. A sid without a session row joins nothing. `GREATEST` ignores NULL, so a
+/// session's first use replaces its NULL `last_used_at`.
+const AUDIT_INSERT: &str = "WITH serialised AS MATERIALIZED (SELECT pg_advisory_xact_lock($14)), \
+     inserted AS (INSERT INTO audit_events (user_id, at, kind, sid, jti, device_id, \
      ip, user_agent, method, host, path, resource_server, detail) \
      SELECT user_id, at, kind, sid, jti, device_id, ip, user_agent, method, host, path, \
             resource_server, detail \
@@ -38,7 +46,14 @@ const AUDIT_INSERT: &str = "WITH serialised AS MATERIALIZED (SELECT pg_advisory_
           WITH ORDINALITY AS e(user_id, at, kind, sid, jti, device_id, ip, user_agent, method, \
                                host, path, resource_server, detail, ord) \
      ORDER BY ord \
-     RETURNING id";
+     RETURNING id), \
+     counted AS (UPDATE sessions s \
+        SET use_count = s.use_count + u.uses, \
+            last_used_at = GREATEST(s.last_used_at, u.last_used_at) \
+       FROM serialised, UNNEST($15::text[], $16::bigint[], $17::bigint[]) \
+            AS u(sid, uses, last_used_at) \
+      WHERE s.id = u.sid) \
+     SELECT id FROM inserted";
 
 /// A batch turned inside out: one vector per column, as `UNNEST` takes them.
 #[derive(Default)]
@@ -98,6 +113,7 @@ impl AuditStore for PostgresStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let uses = SessionUses::of(&events);
         let c = Columns::of(events);
         let mut ids: Vec<i64> = sqlx::query_scalar(AUDIT_INSERT)
             .bind(c.user_id)
@@ -114,6 +130,9 @@ impl AuditStore for PostgresStore {
             .bind(c.resource_server)
             .bind(c.detail)
             .bind(AUDIT_APPEND_LOCK)
+            .bind(uses.sids)
+            .bind(uses.uses)
+            .bind(uses.last_used_at)
             .fetch_all(&self.pool)
             .await
             .map_err(classify)?;
@@ -130,28 +149,26 @@ impl AuditStore for PostgresStore {
         limit: u32,
         filter: &AuditFilter,
     ) -> StoreResult<Vec<AuditEvent>> {
-        // Each optional parameter is cast, so `$n IS NULL` has a type even when it is NULL.
-        const FILTERS: &str = "user_id = $1 \
-             AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR sid = $4) \
-             AND ($5::bigint IS NULL OR at >= $5) AND ($6::bigint IS NULL OR at < $6)";
+        // Only the filters given, each fit for an index (src/store/audit_filter.rs).
+        let filters = audit_filter::conditions(filter);
         let (sql, bound) = match cursor {
             AuditCursor::Newest => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND $2::bigint IS NULL \
+                    "SELECT * FROM audit_events WHERE {filters} AND $2::bigint IS NULL \
                      ORDER BY id DESC LIMIT $7"
                 ),
                 None,
             ),
             AuditCursor::Before(id) => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND id < $2::bigint \
+                    "SELECT * FROM audit_events WHERE {filters} AND id < $2::bigint \
                      ORDER BY id DESC LIMIT $7"
                 ),
                 Some(id),
             ),
             AuditCursor::After(id) => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND id > $2::bigint \
+                    "SELECT * FROM audit_events WHERE {filters} AND id > $2::bigint \
                      ORDER BY id ASC LIMIT $7"
                 ),
                 Some(id),

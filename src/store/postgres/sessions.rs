@@ -118,13 +118,10 @@ impl SessionStore for PostgresStore {
     }
 
     async fn active_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionSummary>> {
-        // COUNT(*) is a BIGINT in PostgreSQL: it decodes into `use_count: i64` as is.
+        // The counters are kept by each audit batch (src/store/session_uses.rs): no events read.
         sqlx::query_as(
             "SELECT s.id, s.client_name, s.ip, s.user_agent, s.created_at, s.expires_at, \
-                    (SELECT MAX(e.at) FROM audit_events e \
-                      WHERE e.sid = s.id AND e.kind = 'token_used') AS last_used_at, \
-                    (SELECT COUNT(*) FROM audit_events e \
-                      WHERE e.sid = s.id AND e.kind = 'token_used') AS use_count \
+                    s.last_used_at, s.use_count \
              FROM sessions s \
              WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
              ORDER BY s.created_at DESC, s.id COLLATE \"C\"",

@@ -9,6 +9,8 @@
 use async_trait::async_trait;
 
 use super::{SqliteStore, classify};
+use crate::store::audit_filter;
+use crate::store::session_uses::SessionUses;
 use crate::store::{AuditCursor, AuditEvent, AuditFilter, AuditStore, StoreResult};
 
 /// Rows per INSERT statement: 13 columns × 500 stays far below SQLite's 32 766 variables.
@@ -24,8 +26,10 @@ impl AuditStore for SqliteStore {
             // `INSERT … VALUES` without a row is a syntax error.
             return Ok(Vec::new());
         }
-        if events.len() <= ROWS_PER_STATEMENT {
+        let uses = SessionUses::of(&events);
+        if events.len() <= ROWS_PER_STATEMENT && uses.is_empty() {
             // One statement is its own transaction: one round trip to SQLite, no BEGIN/COMMIT.
+            // A batch with uses also updates their sessions, in one transaction with it.
             let mut conn = self.pool.acquire().await.map_err(classify)?;
             return insert_chunk(&mut conn, events).await;
         }
@@ -37,6 +41,7 @@ impl AuditStore for SqliteStore {
             ids.extend(insert_chunk(&mut tx, rest).await?);
             rest = tail;
         }
+        count_uses(&mut tx, &uses).await?;
         tx.commit().await.map_err(classify)?;
         Ok(ids)
     }
@@ -48,25 +53,24 @@ impl AuditStore for SqliteStore {
         limit: u32,
         filter: &AuditFilter,
     ) -> StoreResult<Vec<AuditEvent>> {
-        const FILTERS: &str = "user_id = $1 \
-             AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR sid = $4) \
-             AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6)";
+        // Only the filters given, each fit for an index (src/store/audit_filter.rs).
+        let filters = audit_filter::conditions(filter);
         let (sql, bound) = match cursor {
             AuditCursor::Newest => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND $2 IS NULL ORDER BY id DESC LIMIT $7"
+                    "SELECT * FROM audit_events WHERE {filters} AND $2 IS NULL ORDER BY id DESC LIMIT $7"
                 ),
                 None,
             ),
             AuditCursor::Before(id) => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND id < $2 ORDER BY id DESC LIMIT $7"
+                    "SELECT * FROM audit_events WHERE {filters} AND id < $2 ORDER BY id DESC LIMIT $7"
                 ),
                 Some(id),
             ),
             AuditCursor::After(id) => (
                 format!(
-                    "SELECT * FROM audit_events WHERE {FILTERS} AND id > $2 ORDER BY id ASC LIMIT $7"
+                    "SELECT * FROM audit_events WHERE {filters} AND id > $2 ORDER BY id ASC LIMIT $7"
                 ),
                 Some(id),
             ),
@@ -102,6 +106,37 @@ impl AuditStore for SqliteStore {
         .map_err(classify)?;
         Ok(done.rows_affected())
     }
+}
+
+/// Rows per counter UPDATE: 3 variables each, far below SQLite's limit.
+const SESSIONS_PER_STATEMENT: usize = 1000;
+
+/// Adds a batch's uses to its sessions' counters: one statement for all of them (a batch of
+/// the audit writer has at most 1024 events), joining the sessions to a VALUES list.
+async fn count_uses(conn: &mut sqlx::SqliteConnection, uses: &SessionUses) -> StoreResult<()> {
+    let rows: Vec<usize> = (0..uses.sids.len()).collect();
+    for chunk in rows.chunks(SESSIONS_PER_STATEMENT) {
+        let mut sql = String::from("WITH batch (sid, uses, last_used_at) AS (VALUES ");
+        for (n, _) in chunk.iter().enumerate() {
+            sql.push_str(if n == 0 { "(?,?,?)" } else { ",(?,?,?)" });
+        }
+        // MAX of two values is NULL if either is: a session's first use replaces the NULL.
+        sql.push_str(
+            ") UPDATE sessions SET use_count = use_count + batch.uses, \
+             last_used_at = MAX(COALESCE(sessions.last_used_at, batch.last_used_at), \
+                                batch.last_used_at) \
+             FROM batch WHERE sessions.id = batch.sid",
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for &i in chunk {
+            query = query
+                .bind(&uses.sids[i])
+                .bind(uses.uses[i])
+                .bind(uses.last_used_at[i]);
+        }
+        query.execute(&mut *conn).await.map_err(classify)?;
+    }
+    Ok(())
 }
 
 /// Inserts up to `ROWS_PER_STATEMENT` events with one multi-row statement; returns their ids.

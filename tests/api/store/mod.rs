@@ -35,11 +35,13 @@ macro_rules! contract {
 
 mod approvals;
 mod audit;
+mod audit_filters;
 mod fixtures;
 mod instances;
 mod limits;
 mod nul_keys;
 mod recovery;
+mod session_counters;
 mod sessions;
 mod users;
 
@@ -55,6 +57,8 @@ pub fn say_skipped(case: &str) {
 /// A freshly migrated store of one backend, and what keeps its database alive.
 pub struct TestStore {
     store: Arc<dyn Store>,
+    /// Its `database.url`, for a test that reaches under the store (a migration's SQL).
+    url: String,
     _dir: TempDir,
     /// Declared after `store`: the pool closes before the database is dropped.
     _database: Option<TestDatabase>,
@@ -70,6 +74,7 @@ impl TestStore {
             .expect("open SQLite");
         TestStore {
             store,
+            url: settings.database.url.expose().to_owned(),
             _dir: dir,
             _database: None,
         }
@@ -98,6 +103,7 @@ impl TestStore {
             .expect("open PostgreSQL");
         Some(TestStore {
             store,
+            url: settings.database.url.expose().to_owned(),
             _dir: dir,
             _database: Some(database),
         })
@@ -106,6 +112,11 @@ impl TestStore {
     /// The store under test.
     pub fn get(&self) -> &dyn Store {
         &*self.store
+    }
+
+    /// The database's URL, SQLite or PostgreSQL.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The PostgreSQL database's URL (`None` on SQLite).
