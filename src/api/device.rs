@@ -15,7 +15,7 @@ use crate::flows::approval::{PendingApproval, decide, pending_for};
 use crate::http::device::DeviceAuth;
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `/v1/device/approvals`: the phone's pending approvals, and its decision on one.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_approvals))

@@ -13,7 +13,7 @@ use crate::flows::provision;
 use crate::http::device::DeviceAuth;
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `/v1/device/devices`: the phone lists its user's devices and revokes a lost one.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_devices))

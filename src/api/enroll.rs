@@ -14,7 +14,7 @@ use crate::flows::enroll::redeem;
 use crate::flows::provision::ProvisionedDevice;
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `POST /v1/enroll`: a phone redeems its pairing code.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(enroll))
 }

@@ -19,7 +19,7 @@ use crate::http::sse;
 use crate::state::AppState;
 use crate::store::AuditEvent;
 
-/// Routes of this module.
+/// `GET /v1/device/feed` (pages) and `GET /v1/device/feed/stream` (server-sent events).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_feed))

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `GET /healthz` (the process answers) and `GET /readyz` (database, keys and revocations ready).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))

@@ -18,7 +18,7 @@ use crate::error::{ErrorBody, Result};
 use crate::flows::usage::{Presented, UseContext, use_token};
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `POST /v1/introspect` (RFC 7662), for registered resource servers.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(introspect))
 }

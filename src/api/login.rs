@@ -21,7 +21,7 @@ use crate::flows::token::TokenResponse;
 use crate::flows::totp::{TotpCode, login_with_totp};
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `POST /v1/login` (password, then a push) and `POST /v1/login/totp` (the authenticator code).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))

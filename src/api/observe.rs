@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `GET /metrics`, on the main listener or (with `server.metrics.bind`) on its own.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(metrics))
 }

@@ -10,13 +10,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{FormOrJson, TokenScheme, access_token, dpop_proof};
+use crate::domain::RevokedBy;
 use crate::error::{Error, ErrorBody, Result};
-use crate::flows::session::{RevokedBy, revoke};
+use crate::flows::session::revoke;
 use crate::flows::token::revoke_any;
 use crate::flows::usage::{Presented, check};
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `POST /v1/revoke` (RFC 7009) and `POST /v1/logout`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(revoke_token))

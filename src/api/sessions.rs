@@ -8,13 +8,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::RevokedBy;
 use crate::error::{ErrorBody, Result};
-use crate::flows::session::{self, RevokedBy};
+use crate::flows::session;
 use crate::http::device::DeviceAuth;
 use crate::state::AppState;
 use crate::store::SessionSummary;
 
-/// Routes of this module.
+/// `/v1/device/sessions`: the phone lists its user's sessions and revokes one or all.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_sessions))
@@ -74,7 +75,7 @@ async fn revoke_one(
     DeviceAuth(device): DeviceAuth,
     Path(sid): Path<String>,
 ) -> Result<Json<Revoked<String>>> {
-    session::revoke(&state, &device.user_id, &sid, RevokedBy::Device(&device.id)).await?;
+    session::revoke(&state, &device.user_id, &sid, RevokedBy::device(&device.id)).await?;
     Ok(Json(Revoked { revoked: sid }))
 }
 
@@ -94,6 +95,6 @@ async fn revoke_all(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
 ) -> Result<Json<Revoked<usize>>> {
-    let count = session::revoke_all(&state, &device.user_id, RevokedBy::Device(&device.id)).await?;
+    let count = session::revoke_all(&state, &device.user_id, RevokedBy::device(&device.id)).await?;
     Ok(Json(Revoked { revoked: count }))
 }

@@ -18,7 +18,7 @@ use crate::state::AppState;
 /// The longest `wait`, as for `/v1/token`'s long-poll.
 const MAX_WAIT_SECS: u64 = 60;
 
-/// Routes of this module.
+/// `GET /v1/test/notifications`; merged only when `notify.test_endpoint` is on.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(notifications))
 }

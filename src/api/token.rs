@@ -20,7 +20,7 @@ use crate::flows::token::{
 };
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `POST /v1/token`: the CIBA and refresh-token grants.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(token))
 }

@@ -18,7 +18,7 @@ use crate::error::{Error, ErrorBody, Result};
 use crate::flows::usage::{Presented, UseContext, use_token};
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `/v1/verify` (GET, POST or HEAD): forward-auth for a reverse proxy.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(verify))
 }

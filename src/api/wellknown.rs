@@ -12,7 +12,7 @@ use crate::config::DpopMode;
 use crate::flows::token::CIBA_GRANT;
 use crate::state::AppState;
 
-/// Routes of this module.
+/// `/.well-known/jwks.json` and `/.well-known/openid-configuration`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(jwks))

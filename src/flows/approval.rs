@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::audit::{event, kind};
 use crate::domain::approval::{DecideError, decide as apply_decision};
-use crate::domain::{ApprovalState, BindingCode, Decision};
+use crate::domain::{ApprovalState, BindingCode, Decision, Factor};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Approval, Device};
@@ -26,17 +26,11 @@ pub struct PendingApproval {
 }
 
 /// The state of an approval at `now`, expiry included.
-pub fn current_state(state: &AppState, approval: &Approval, now: i64) -> Result<ApprovalState> {
-    let stored = ApprovalState::parse(&approval.state).ok_or_else(|| {
-        Error::Internal(format!(
-            "approval {} has state {}",
-            approval.id, approval.state
-        ))
-    })?;
+pub fn current_state(state: &AppState, approval: &Approval, now: i64) -> ApprovalState {
     let redeem_until = approval
         .decided_at
         .map(|t| t + crate::clock::duration_ms(state.settings.approvals.ttl.0));
-    Ok(stored.at(now, approval.expires_at, redeem_until))
+    approval.state.at(now, approval.expires_at, redeem_until)
 }
 
 /// The pending approvals of the device's user.
@@ -72,17 +66,17 @@ pub async fn decide(
         .filter(|a| a.user_id == device.user_id)
         .ok_or(Error::NotFound)?;
     let now = state.clock.now_ms();
-    let current = current_state(state, &approval, now)?;
+    let current = current_state(state, &approval, now);
     let expected = BindingCode::parse(&approval.binding_code)
         .map_err(|_| Error::Internal(format!("approval {} has a bad code", approval.id)))?;
     let decided = apply_decision(current, &decision, &expected).map_err(|e| match e {
         DecideError::AlreadyDecided => Error::AlreadyDecided,
         DecideError::Expired => Error::ApprovalExpired,
     })?;
-    let factor = Factor::Push {
+    let with = DecidedWith::Push {
         wrong_code: decided.wrong_code,
     };
-    if !record_decision(state, &approval, device, decided.state, factor, now).await? {
+    if !record_decision(state, &approval, device, decided.state, with, now).await? {
         // Someone decided first, or it expired between our read and our write.
         return Err(if approval.expires_at <= now {
             Error::ApprovalExpired
@@ -112,10 +106,10 @@ pub async fn decide(
     Ok(decided.state)
 }
 
-/// How a decision was made: what is stored as the approval's `factor` and what the feed's
-/// `amr` says.
+/// How a decision was made: the approval's stored `factor` (and the feed's `amr`), with what
+/// only a push answer can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Factor {
+pub enum DecidedWith {
     /// The phone's answer to the push; `wrong_code` when it carried the wrong number (which
     /// denies the approval).
     Push { wrong_code: bool },
@@ -123,12 +117,12 @@ pub enum Factor {
     Otp,
 }
 
-impl Factor {
-    /// The name stored with the decision (`issue_tokens` reads it back for the token's `amr`).
-    fn as_str(self) -> &'static str {
+impl DecidedWith {
+    /// The factor stored with the decision (`issue_tokens` reads it back for the token's `amr`).
+    fn factor(self) -> Factor {
         match self {
-            Factor::Push { .. } => "push",
-            Factor::Otp => "otp",
+            DecidedWith::Push { .. } => Factor::Push,
+            DecidedWith::Otp => Factor::Otp,
         }
     }
 }
@@ -142,18 +136,12 @@ pub async fn record_decision(
     approval: &Approval,
     device: &Device,
     decided: ApprovalState,
-    factor: Factor,
+    with: DecidedWith,
     now: i64,
 ) -> Result<bool> {
     let applied = state
         .store
-        .decide_approval(
-            &approval.id,
-            decided.as_str(),
-            &device.id,
-            factor.as_str(),
-            now,
-        )
+        .decide_approval(&approval.id, decided, &device.id, with.factor(), now)
         .await?;
     if !applied {
         return Ok(false);
@@ -164,19 +152,19 @@ pub async fn record_decision(
         ApprovalState::Fraud => kind::FRAUD,
         _ => kind::DENIED,
     };
-    let wrong_code = factor == Factor::Push { wrong_code: true };
+    let wrong_code = with == DecidedWith::Push { wrong_code: true };
     crate::metrics::approval(if wrong_code { "wrong_code" } else { what });
     let mut e = event(&approval.user_id, what, now);
     e.device_id = Some(device.id.clone());
     e.ip = Some(approval.ip.clone());
-    let detail = match factor {
-        Factor::Push { wrong_code } => json!({
+    let detail = match with {
+        DecidedWith::Push { wrong_code } => json!({
             "approval_id": approval.id,
             "client_name": approval.client_name,
             "wrong_code": wrong_code,
             "amr": ["pwd", "push"],
         }),
-        Factor::Otp => json!({
+        DecidedWith::Otp => json!({
             "approval_id": approval.id,
             "client_name": approval.client_name,
             "amr": ["pwd", "otp"],

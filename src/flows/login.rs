@@ -11,7 +11,7 @@ use crate::audit::{event, kind};
 use crate::auth::dpop::UnspentProof;
 use crate::auth::password::Password;
 use crate::auth::secrets::{digest_secret, new_id, new_secret, random_below};
-use crate::domain::{BindingCode, ChannelList, LoginContext, Username};
+use crate::domain::{ApprovalState, BindingCode, ChannelList, Factor, LoginContext, Username};
 use crate::error::{Error, Result};
 use crate::notify::{Notification, notification_text};
 use crate::state::AppState;
@@ -94,7 +94,7 @@ pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<Logi
         req_hash: digest_secret(&auth_req_id),
         user_id: user.id.clone(),
         binding_code: code.as_str().to_owned(),
-        state: "pending".into(),
+        state: ApprovalState::Pending,
         client_name: attempt.context.client_name.clone(),
         ip: attempt.context.ip.clone(),
         user_agent: attempt.context.user_agent.clone(),
@@ -104,7 +104,7 @@ pub async fn start_login(state: &AppState, attempt: LoginAttempt) -> Result<Logi
         decided_by: None,
         last_polled_at: None,
         dpop_jkt,
-        factor: "push".into(),
+        factor: Factor::Push,
     };
     if let ApprovalSlot::Full { earliest_expiry } = state
         .store

@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use super::session::{self, RevokedBy};
+use super::session;
 use crate::auth::password::Password;
 use crate::auth::secrets::{digest_secret, new_id, new_secret};
 use crate::auth::totp::{new_totp_secret, otpauth_uri};
-use crate::domain::{ChannelList, Username};
+use crate::domain::{ChannelList, RevokedBy, Username};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Device, StoreError, User};

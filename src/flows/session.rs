@@ -6,45 +6,12 @@
 use serde_json::json;
 
 use crate::audit::{event, kind};
+use crate::domain::RevokedBy;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
-/// Who ended a session, for the feed.
-#[derive(Debug, Clone, Copy)]
-pub enum RevokedBy<'a> {
-    /// A paired device (its id).
-    Device(&'a str),
-    /// The session's own client (logout or token revocation).
-    Client,
-    /// The signed-in person on the web (`/activity`, or signing out there).
-    User,
-    /// nod itself, after a refresh token was presented twice.
-    RefreshReuse,
-    /// An administrator (`nod user disable`, `nod user passwd`).
-    Admin,
-}
-
-impl RevokedBy<'_> {
-    fn label(&self) -> &str {
-        match self {
-            RevokedBy::Device(id) => id,
-            RevokedBy::Client => "client",
-            RevokedBy::User => "user",
-            RevokedBy::RefreshReuse => "refresh_reuse",
-            RevokedBy::Admin => "admin",
-        }
-    }
-
-    fn device(&self) -> Option<String> {
-        match self {
-            RevokedBy::Device(id) => Some((*id).to_owned()),
-            _ => None,
-        }
-    }
-}
-
 /// Revokes one session of `user_id`. `NotFound` if it is not theirs or not live.
-pub async fn revoke(state: &AppState, user_id: &str, sid: &str, by: RevokedBy<'_>) -> Result<()> {
+pub async fn revoke(state: &AppState, user_id: &str, sid: &str, by: RevokedBy) -> Result<()> {
     let session = state
         .store
         .session_by_id(sid)
@@ -52,23 +19,16 @@ pub async fn revoke(state: &AppState, user_id: &str, sid: &str, by: RevokedBy<'_
         .filter(|s| s.user_id == user_id)
         .ok_or(Error::NotFound)?;
     let now = state.clock.now_ms();
-    if !state
-        .store
-        .revoke_session(&session.id, now, by.label())
-        .await?
-    {
+    if !state.store.revoke_session(&session.id, now, &by).await? {
         return Err(Error::NotFound);
     }
     mark_revoked(state, user_id, vec![session.id], now, by).await
 }
 
 /// Revokes every live session of `user_id`; returns how many.
-pub async fn revoke_all(state: &AppState, user_id: &str, by: RevokedBy<'_>) -> Result<usize> {
+pub async fn revoke_all(state: &AppState, user_id: &str, by: RevokedBy) -> Result<usize> {
     let now = state.clock.now_ms();
-    let sids = state
-        .store
-        .revoke_user_sessions(user_id, now, by.label())
-        .await?;
+    let sids = state.store.revoke_user_sessions(user_id, now, &by).await?;
     let count = sids.len();
     mark_revoked(state, user_id, sids, now, by).await?;
     Ok(count)
@@ -81,17 +41,17 @@ pub async fn mark_revoked(
     user_id: &str,
     sids: Vec<String>,
     now: i64,
-    by: RevokedBy<'_>,
+    by: RevokedBy,
 ) -> Result<()> {
     state
         .sessions
         .insert_revoked(sids.iter().map(|sid| (sid.clone(), now)));
     for sid in sids {
-        tracing::info!(%sid, by = by.label(), "session revoked");
+        tracing::info!(%sid, by = by.as_str(), "session revoked");
         let mut e = event(user_id, kind::SESSION_REVOKED, now);
         e.sid = Some(sid);
-        e.device_id = by.device();
-        e.detail = Some(json!({ "by": by.label() }).to_string());
+        e.device_id = by.device_id().map(str::to_owned);
+        e.detail = Some(json!({ "by": by.as_str() }).to_string());
         state.audit.record(e).await?;
     }
     Ok(())

@@ -12,8 +12,8 @@ use crate::auth::dpop::UnspentProof;
 use crate::auth::secrets::{digest_secret, new_id, new_secret};
 use crate::auth::tokens::{AccessGrant, IssuedToken, mint};
 use crate::clock::duration_ms;
-use crate::domain::ApprovalState;
 use crate::domain::secret::{self, AuthReqId};
+use crate::domain::{ApprovalState, RevokedBy};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Approval, RefreshOutcome, RefreshToken, Session, User};
@@ -143,7 +143,7 @@ async fn wait_and_redeem(
         notified.as_mut().enable();
 
         let now = state.clock.now_ms();
-        match current_state(state, &approval, now)? {
+        match current_state(state, &approval, now) {
             ApprovalState::Approved => return issue_tokens(state, &approval, dpop_jkt).await,
             ApprovalState::Denied | ApprovalState::Fraud => return Ok(Poll::Denied),
             ApprovalState::Expired => return Ok(Poll::Expired),
@@ -199,14 +199,7 @@ async fn issue_tokens(
     };
     let now = state.clock.now_ms();
     // The factor that approved: the phone's answer or a code from its authenticator app.
-    let amr = [
-        "pwd",
-        if approval.factor == "otp" {
-            "otp"
-        } else {
-            "push"
-        },
-    ];
+    let amr = ["pwd", approval.factor.as_str()];
     let session = Session {
         id: new_id()?,
         user_id: user.id.clone(),
@@ -388,7 +381,7 @@ pub async fn reuse_detected(
             &session.user_id,
             vec![session.id.clone()],
             now,
-            super::session::RevokedBy::RefreshReuse,
+            RevokedBy::RefreshReuse,
         )
         .await?;
     }
@@ -401,7 +394,7 @@ pub async fn spent_token_shown(state: &AppState, session: &Session) -> Result<()
     let now = state.clock.now_ms();
     let revoked_now = state
         .store
-        .revoke_session(&session.id, now, "refresh_reuse")
+        .revoke_session(&session.id, now, &RevokedBy::RefreshReuse)
         .await?;
     reuse_detected(state, session, revoked_now, now).await
 }
@@ -428,13 +421,7 @@ pub async fn revoke_any(state: &AppState, token: &str) -> Result<()> {
             .await?
     };
     if let Some(session) = session.filter(|s| s.revoked_at.is_none()) {
-        match super::session::revoke(
-            state,
-            &session.user_id,
-            &session.id,
-            super::session::RevokedBy::Client,
-        )
-        .await
+        match super::session::revoke(state, &session.user_id, &session.id, RevokedBy::Client).await
         {
             Ok(()) | Err(Error::NotFound) => {}
             Err(e) => return Err(e),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use subtle::ConstantTimeEq;
 
-use super::approval::{Factor, current_state, record_decision};
+use super::approval::{DecidedWith, current_state, record_decision};
 use super::limits;
 use super::token::{Poll, redeem_ciba};
 use crate::auth::secrets::digest_secret;
@@ -92,7 +92,7 @@ pub async fn login_with_totp(
         &approval,
         &device,
         ApprovalState::Approved,
-        Factor::Otp,
+        DecidedWith::Otp,
         now,
     )
     .await?
@@ -110,7 +110,7 @@ async fn approving_device(
     code: &TotpCode,
     now: i64,
 ) -> Result<Option<Device>> {
-    if current_state(state, approval, now)? != ApprovalState::Pending {
+    if current_state(state, approval, now) != ApprovalState::Pending {
         return Err(Error::InvalidGrant("the login is not pending"));
     }
     let now_secs = u64::try_from(now.div_euclid(1000)).unwrap_or(0);

@@ -1,6 +1,12 @@
 //! The storage seam: one `Store` trait, one implementation per database. Everything above this
 //! module talks to `Arc<dyn Store>` and the plain records below; no SQL dialect leaks upward.
+//!
+//! `Store` is the sum of one trait per area (users, devices, pairing codes, approvals, attempt
+//! limits, sessions, refresh tokens, audit, resource servers). Callers never name the area
+//! traits — their methods are `Store`'s — but each backend implements each area in a file of
+//! the area's name, so `sqlite/approvals.rs` and `postgres/approvals.rs` read side by side.
 
+mod as_text;
 mod changes;
 pub mod postgres;
 mod records;
@@ -14,6 +20,8 @@ use async_trait::async_trait;
 pub use changes::{Change, ChangeStream};
 pub use records::*;
 pub use redact::redact_url;
+
+use crate::domain::{ApprovalState, Factor, RevokedBy};
 
 /// What can go wrong in the store, as callers need to tell it apart.
 #[derive(Debug, thiserror::Error)]
@@ -32,18 +40,22 @@ pub enum StoreError {
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The outcome of asking for a new approval.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApprovalSlot {
-    /// The approval was stored.
-    Created,
-    /// The user already has `max_pending` pending approvals; the earliest expires at this time.
-    Full { earliest_expiry: i64 },
-}
-
 /// Everything nod keeps. Methods taking `now` decide expiry with it; none reads a clock.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store:
+    UserStore
+    + DeviceStore
+    + EnrollmentStore
+    + ApprovalStore
+    + LimitStore
+    + SessionStore
+    + RefreshTokenStore
+    + AuditStore
+    + ResourceServerStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
@@ -66,8 +78,11 @@ pub trait Store: Send + Sync + 'static {
     async fn change_version(&self) -> StoreResult<Option<i64>> {
         Ok(None)
     }
+}
 
-    // --- users ---------------------------------------------------------------------------
+/// People who sign in (`users.rs` of each backend).
+#[async_trait]
+pub trait UserStore: Send + Sync {
     /// Adds a user; `Conflict` if the username is taken.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     /// Finds a user by normalised username.
@@ -80,18 +95,46 @@ pub trait Store: Send + Sync + 'static {
     async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
     /// Replaces a password hash; false if there is no such user.
     async fn set_password_hash(&self, username: &str, hash: &str) -> StoreResult<bool>;
+}
 
-    // --- devices -------------------------------------------------------------------------
+/// Paired phones and their TOTP steps (`devices.rs`).
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
     /// Adds a device.
     async fn create_device(&self, device: &Device) -> StoreResult<()>;
     /// The device holding this secret digest, revoked or not.
     async fn device_by_secret_hash(&self, secret_hash: &str) -> StoreResult<Option<Device>>;
+    /// A device by id, revoked or not.
+    async fn device_by_id(&self, id: &str) -> StoreResult<Option<Device>>;
     /// Devices of one user, or of everyone; oldest first.
     async fn list_devices(&self, user_id: Option<&str>) -> StoreResult<Vec<Device>>;
     /// Revokes a device; false if there is no such active device.
     async fn revoke_device(&self, device_id: &str, now: i64) -> StoreResult<bool>;
+    /// Accepts TOTP time step `step` for a device if it is later than every step accepted
+    /// before (compare-and-set): false means the code was already used (a replay).
+    async fn accept_totp_step(&self, device_id: &str, step: i64) -> StoreResult<bool>;
+}
 
-    // --- approvals -----------------------------------------------------------------------
+/// Pairing codes (`enrollments.rs`).
+#[async_trait]
+pub trait EnrollmentStore: Send + Sync {
+    /// Stores a pairing code (by digest) for a user.
+    async fn create_enrollment(
+        &self,
+        code_hash: &str,
+        user_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// Marks an unused, unexpired pairing code used (compare-and-set); its user id, or `None`
+    /// if it is unknown, used or expired.
+    async fn redeem_enrollment(&self, code_hash: &str, now: i64) -> StoreResult<Option<String>>;
+}
+
+/// Logins waiting for a phone, their decisions and polls, and the one-time links to them
+/// (`approvals.rs`).
+#[async_trait]
+pub trait ApprovalStore: Send + Sync {
     /// Stores a pending approval unless its user already has `max_pending` unexpired ones
     /// (checked and inserted atomically).
     async fn create_approval(
@@ -111,29 +154,25 @@ pub trait Store: Send + Sync + 'static {
     async fn decide_approval(
         &self,
         id: &str,
-        state: &str,
+        state: ApprovalState,
         device_id: &str,
-        factor: &str,
+        factor: Factor,
         now: i64,
     ) -> StoreResult<bool>;
-    /// Accepts TOTP time step `step` for a device if it is later than every step accepted
-    /// before (compare-and-set): false means the code was already used (a replay).
-    async fn accept_totp_step(&self, device_id: &str, step: i64) -> StoreResult<bool>;
+    /// Records a poll without `wait`; false (and nothing recorded) if the previous one was less
+    /// than `min_gap_ms` ago.
+    async fn record_poll(&self, id: &str, now: i64, min_gap_ms: i64) -> StoreResult<bool>;
+    /// Stores a one-time approval link.
+    async fn create_approval_link(&self, link: &ApprovalLink) -> StoreResult<()>;
+    /// The approval link with this digest, used or not.
+    async fn approval_link(&self, link_hash: &str) -> StoreResult<Option<ApprovalLink>>;
+    /// Marks an unused, unexpired link used (compare-and-set); false if it was not.
+    async fn use_approval_link(&self, link_hash: &str, now: i64) -> StoreResult<bool>;
+}
 
-    // --- pairing ---------------------------------------------------------------------------
-    /// Stores a pairing code (by digest) for a user.
-    async fn create_enrollment(
-        &self,
-        code_hash: &str,
-        user_id: &str,
-        now: i64,
-        expires_at: i64,
-    ) -> StoreResult<()>;
-    /// Marks an unused, unexpired pairing code used (compare-and-set); its user id, or `None`
-    /// if it is unknown, used or expired.
-    async fn redeem_enrollment(&self, code_hash: &str, now: i64) -> StoreResult<Option<String>>;
-
-    // --- attempt limits ------------------------------------------------------------------
+/// Attempt limits: failure counters and blocks by key (`limits.rs`).
+#[async_trait]
+pub trait LimitStore: Send + Sync {
     /// The failure counter under `key`, if any.
     async fn limit_state(&self, key: &str) -> StoreResult<Option<LimitCounter>>;
     /// Counts one failure under `key` (a new window starts when the last began `window_ms`
@@ -173,19 +212,11 @@ pub trait Store: Send + Sync + 'static {
     /// whose block, if any, has ended by `now`: their next attempt would start afresh anyway.
     /// How many went.
     async fn prune_limits(&self, window_started_by: i64, now: i64, batch: u32) -> StoreResult<u64>;
-    /// Records a poll without `wait`; false (and nothing recorded) if the previous one was less
-    /// than `min_gap_ms` ago.
-    async fn record_poll(&self, id: &str, now: i64, min_gap_ms: i64) -> StoreResult<bool>;
-    /// Stores a one-time approval link.
-    async fn create_approval_link(&self, link: &ApprovalLink) -> StoreResult<()>;
-    /// The approval link with this digest, used or not.
-    async fn approval_link(&self, link_hash: &str) -> StoreResult<Option<ApprovalLink>>;
-    /// Marks an unused, unexpired link used (compare-and-set); false if it was not.
-    async fn use_approval_link(&self, link_hash: &str, now: i64) -> StoreResult<bool>;
-    /// A device by id, revoked or not.
-    async fn device_by_id(&self, id: &str) -> StoreResult<Option<Device>>;
+}
 
-    // --- sessions ------------------------------------------------------------------------
+/// What approvals opened (`sessions.rs`).
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     /// In one transaction: moves the approval `approved → redeemed` if it was approved at or
     /// after `approved_since`, and stores the session and its first refresh token. False if
     /// the approval was not redeemable (someone else won, or it is too old).
@@ -199,13 +230,13 @@ pub trait Store: Send + Sync + 'static {
     /// Finds a session.
     async fn session_by_id(&self, id: &str) -> StoreResult<Option<Session>>;
     /// Revokes a live session; false if it was unknown or already revoked.
-    async fn revoke_session(&self, sid: &str, now: i64, by: &str) -> StoreResult<bool>;
+    async fn revoke_session(&self, sid: &str, now: i64, by: &RevokedBy) -> StoreResult<bool>;
     /// Revokes every live session of a user; returns the ids revoked.
     async fn revoke_user_sessions(
         &self,
         user_id: &str,
         now: i64,
-        by: &str,
+        by: &RevokedBy,
     ) -> StoreResult<Vec<String>>;
     /// A user's live sessions with last use and use count, newest first.
     async fn active_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionSummary>>;
@@ -213,13 +244,18 @@ pub trait Store: Send + Sync + 'static {
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<(String, i64)>>;
     /// Every session neither revoked nor expired at `now`: (sid, user id, expires_at).
     async fn live_sessions(&self, now: i64) -> StoreResult<Vec<(String, String, i64)>>;
+}
+
+/// Refresh-token families: rotation and reuse detection (`refresh_tokens.rs`).
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
     /// Presents a refresh token (by digest): rotates it to `replacement` (stored in the same
     /// session, whatever `replacement.session_id` says), or detects reuse of an already
     /// rotated one (revoking the session), in one transaction. A live token of a disabled
-    /// user is `Disabled` and changes nothing (checked before rotating). `dpop_jkt` is the thumbprint
-    /// of the request's DPoP proof key: a live token of a session bound to another key (or
-    /// presented without one) is `WrongKey` and changes nothing; an unbound session presented
-    /// with a key becomes bound to it.
+    /// user is `Disabled` and changes nothing (checked before rotating). `dpop_jkt` is the
+    /// thumbprint of the request's DPoP proof key: a live token of a session bound to another
+    /// key (or presented without one) is `WrongKey` and changes nothing; an unbound session
+    /// presented with a key becomes bound to it.
     async fn rotate_refresh(
         &self,
         presented_hash: &str,
@@ -231,8 +267,11 @@ pub trait Store: Send + Sync + 'static {
     async fn session_of_refresh(&self, token_hash: &str) -> StoreResult<Option<Session>>;
     /// A refresh token by digest, rotated or not.
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
+}
 
-    // --- audit ---------------------------------------------------------------------------
+/// The users' audit feeds (`audit.rs`).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
     /// Appends events in one transaction (one multi-row statement per chunk); returns their
     /// ids in order. Takes the events by value: their strings move into the statement instead
     /// of being copied (this is the audit writer's hot path).
@@ -248,38 +287,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<AuditEvent>>;
     /// Deletes up to `batch` events older than `older_than`; returns how many.
     async fn prune_audit(&self, older_than: i64, batch: u32) -> StoreResult<u64>;
+}
 
-    // --- resource servers ----------------------------------------------------------------
+/// Callers of `/v1/introspect` (`resource_servers.rs`).
+#[async_trait]
+pub trait ResourceServerStore: Send + Sync {
     /// Adds a caller of `/v1/introspect`; `Conflict` if the name is taken.
     async fn create_resource_server(&self, rs: &ResourceServer) -> StoreResult<()>;
     /// All resource servers, by name.
     async fn list_resource_servers(&self) -> StoreResult<Vec<ResourceServer>>;
     /// Removes one; false if there was none.
     async fn delete_resource_server(&self, name: &str) -> StoreResult<bool>;
-}
-
-/// Where a page of the feed starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuditCursor {
-    /// Newest first, from the newest event.
-    Newest,
-    /// Newest first, ids strictly below this one.
-    Before(i64),
-    /// Oldest first, ids strictly above this one (stream catch-up).
-    After(i64),
-}
-
-/// Optional narrowing of a feed page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditFilter {
-    /// Only this kind of event.
-    pub kind: Option<String>,
-    /// Only events of this session.
-    pub sid: Option<String>,
-    /// Only events at or after this time (Unix ms).
-    pub since: Option<i64>,
-    /// Only events before this time (Unix ms).
-    pub until: Option<i64>,
 }
 
 /// Opens the store named by `database.url` (by its scheme), creating and migrating it as

@@ -1,7 +1,10 @@
-//! Plain rows as the store hands them out: the same shapes on every backend (times are Unix
-//! milliseconds, booleans are 0/1 integers, lists are JSON text).
+//! Plain rows as the store hands them out, and the small types its methods take and return:
+//! the same shapes on every backend (times are Unix milliseconds, booleans are 0/1 integers,
+//! lists are JSON text, states are the domain's enums — see `as_text.rs`).
 
 use sqlx::FromRow;
+
+use crate::domain::{ApprovalState, Factor, RevokedBy};
 
 /// A person who signs in.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -49,8 +52,8 @@ pub struct Approval {
     pub req_hash: String,
     pub user_id: String,
     pub binding_code: String,
-    /// Stored state name (`domain::ApprovalState`); expiry is derived, never stored.
-    pub state: String,
+    /// The stored state; expiry is derived from `expires_at`, never stored.
+    pub state: ApprovalState,
     pub client_name: String,
     pub ip: String,
     pub user_agent: String,
@@ -61,8 +64,8 @@ pub struct Approval {
     pub last_polled_at: Option<i64>,
     /// Thumbprint of the DPoP key the login was bound to, if any.
     pub dpop_jkt: Option<String>,
-    /// The second factor that approved it: `push` or `otp`.
-    pub factor: String,
+    /// The second factor that approved it (`push` until decided).
+    pub factor: Factor,
 }
 
 /// A one-time link from a notification to the approval page.
@@ -92,8 +95,8 @@ pub struct Session {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
-    /// Who ended it: a device id, `user`, `refresh_reuse`, `admin`.
-    pub revoked_by: Option<String>,
+    /// Who ended it.
+    pub revoked_by: Option<RevokedBy>,
     /// Thumbprint of the DPoP key its tokens are bound to, if any.
     pub dpop_jkt: Option<String>,
 }
@@ -210,4 +213,37 @@ pub enum LimitAttempt {
     },
     /// The key is blocked until then (Unix ms); nothing was counted.
     Blocked { until: i64 },
+}
+
+/// The outcome of asking for a new approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalSlot {
+    /// The approval was stored.
+    Created,
+    /// The user already has `max_pending` pending approvals; the earliest expires at this time.
+    Full { earliest_expiry: i64 },
+}
+
+/// Where a page of the feed starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditCursor {
+    /// Newest first, from the newest event.
+    Newest,
+    /// Newest first, ids strictly below this one.
+    Before(i64),
+    /// Oldest first, ids strictly above this one (stream catch-up).
+    After(i64),
+}
+
+/// Optional narrowing of a feed page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only this kind of event.
+    pub kind: Option<String>,
+    /// Only events of this session.
+    pub sid: Option<String>,
+    /// Only events at or after this time (Unix ms).
+    pub since: Option<i64>,
+    /// Only events before this time (Unix ms).
+    pub until: Option<i64>,
 }

@@ -20,9 +20,10 @@ use super::page::{self, ResponseExt};
 use super::rows::{EventRow, SessionRow, short};
 use super::viewer::SignedIn;
 use crate::audit::kind;
+use crate::domain::RevokedBy;
 use crate::error::Result;
 use crate::flows::feed;
-use crate::flows::session::{self, RevokedBy};
+use crate::flows::session;
 use crate::state::AppState;
 use crate::store::AuditFilter;
 

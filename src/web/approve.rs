@@ -145,7 +145,7 @@ async fn show(State(state): State<AppState>, Path(link): Path<String>) -> PageRe
 async fn render_request(state: &AppState, link: &LinkCode) -> Result<Response> {
     let (found, approval, _device) = open_link(state, link).await?;
     let now = state.clock.now_ms();
-    let current = current_state(state, &approval, now)?;
+    let current = current_state(state, &approval, now);
     if found.used_at.is_some() || current != ApprovalState::Pending {
         return Ok(closed(current, found.used_at.is_some()));
     }
@@ -202,7 +202,7 @@ async fn apply(state: &AppState, link: &str, form: &AnswerForm) -> Result<Respon
     let now = state.clock.now_ms();
     if !state.store.use_approval_link(&found.link_hash, now).await? {
         return Ok(closed(
-            current_state(state, &approval, now)?,
+            current_state(state, &approval, now),
             found.used_at.is_some(),
         ));
     }
@@ -233,7 +233,7 @@ async fn apply(state: &AppState, link: &str, form: &AnswerForm) -> Result<Respon
             "denied",
         ),
         Err(Error::AlreadyDecided | Error::ApprovalExpired) => {
-            return Ok(closed(current_state(state, &approval, now)?, false));
+            return Ok(closed(current_state(state, &approval, now), false));
         }
         Err(e) => return Err(e),
     };

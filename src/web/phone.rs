@@ -18,11 +18,11 @@ use super::form::Posted;
 use super::page::{self, ResponseExt};
 use super::rows::{EventRow, SessionRow, utc};
 use super::viewer::Phone;
-use crate::domain::{ApprovalState, user_agent};
+use crate::domain::{ApprovalState, RevokedBy, user_agent};
 use crate::error::{Error, Result};
 use crate::flows::approval::{decide, pending_for};
 use crate::flows::feed;
-use crate::flows::session::{self, RevokedBy};
+use crate::flows::session;
 use crate::state::AppState;
 use crate::store::Device;
 
@@ -190,7 +190,7 @@ async fn revoke_one(
         by: Phone(device), ..
     }: Posted<CsrfForm, Phone>,
 ) -> PageResult {
-    session::revoke(&state, &device.user_id, &sid, RevokedBy::Device(&device.id)).await?;
+    session::revoke(&state, &device.user_id, &sid, RevokedBy::device(&device.id)).await?;
     Ok(Redirect::to("/phone").into_response())
 }
 
@@ -212,6 +212,6 @@ async fn revoke_all(
         by: Phone(device), ..
     }: Posted<CsrfForm, Phone>,
 ) -> PageResult {
-    session::revoke_all(&state, &device.user_id, RevokedBy::Device(&device.id)).await?;
+    session::revoke_all(&state, &device.user_id, RevokedBy::device(&device.id)).await?;
     Ok(Redirect::to("/phone").into_response())
 }

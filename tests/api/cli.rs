@@ -1,61 +1,29 @@
 //! The `nod` command line, run as a user would: a fresh directory, no configuration.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 
-fn nod(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nod"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("NOD_CONFIG")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run nod");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
-
-fn json_of(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "nod failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
+use crate::helpers::{json_of, nod_in, run_nod};
 
 #[test]
 fn a_user_and_a_mock_phone_are_provisioned_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
 
-    let user = json_of(&nod(
+    let user = json_of(&run_nod(
         dir.path(),
         &["user", "add", "alice", "--password-stdin", "--json"],
         Some("correct horse battery staple\n"),
     ));
-    let device = json_of(&nod(
+    let device = json_of(&run_nod(
         dir.path(),
         &[
             "device", "add", "alice", "--name", "phone", "--notify", "mock", "--json",
         ],
         None,
     ));
-    let users = json_of(&nod(dir.path(), &["user", "list", "--json"], None));
-    let keys = json_of(&nod(dir.path(), &["keys", "list", "--json"], None));
+    let users = json_of(&run_nod(dir.path(), &["user", "list", "--json"], None));
+    let keys = json_of(&run_nod(dir.path(), &["keys", "list", "--json"], None));
 
     assert_eq!(user["username"], "alice");
     assert!(device["device_id"].is_string());
@@ -100,18 +68,18 @@ fn a_duplicate_user_and_an_unknown_provider_fail_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let pw = Some("correct horse battery staple\n");
     assert!(
-        nod(dir.path(), &["user", "add", "bob", "--password-stdin"], pw)
+        run_nod(dir.path(), &["user", "add", "bob", "--password-stdin"], pw)
             .status
             .success()
     );
 
-    let again = nod(dir.path(), &["user", "add", "bob", "--password-stdin"], pw);
-    let pigeon = nod(
+    let again = run_nod(dir.path(), &["user", "add", "bob", "--password-stdin"], pw);
+    let pigeon = run_nod(
         dir.path(),
         &["device", "add", "bob", "--name", "p", "--notify", "pigeon"],
         None,
     );
-    let unconfigured = nod(
+    let unconfigured = run_nod(
         dir.path(),
         &[
             "device",
@@ -124,7 +92,7 @@ fn a_duplicate_user_and_an_unknown_provider_fail_with_a_reason() {
         ],
         None,
     );
-    let short = nod(
+    let short = run_nod(
         dir.path(),
         &["user", "add", "carol", "--password-stdin"],
         Some("short\n"),
@@ -146,9 +114,8 @@ fn a_duplicate_user_and_an_unknown_provider_fail_with_a_reason() {
 #[test]
 fn a_bad_setting_fails_at_start_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_nod"))
+    let output = nod_in(dir.path())
         .args(["serve"])
-        .current_dir(dir.path())
         .env("NOD_TOKENS__ACCESS_TTL", "forever")
         .output()
         .unwrap();
@@ -163,9 +130,9 @@ fn a_bad_setting_fails_at_start_naming_the_key() {
 #[test]
 fn keys_rotate_adds_a_signing_key_and_list_shows_which_one_signs() {
     let dir = tempfile::tempdir().unwrap();
-    let first = json_of(&nod(dir.path(), &["keys", "list", "--json"], None));
-    let rotated = json_of(&nod(dir.path(), &["keys", "rotate", "--json"], None));
-    let listed = json_of(&nod(dir.path(), &["keys", "list", "--json"], None));
+    let first = json_of(&run_nod(dir.path(), &["keys", "list", "--json"], None));
+    let rotated = json_of(&run_nod(dir.path(), &["keys", "rotate", "--json"], None));
+    let listed = json_of(&run_nod(dir.path(), &["keys", "list", "--json"], None));
 
     assert_eq!(rotated["alg"], "EdDSA");
     assert_eq!(rotated["retired"], serde_json::json!([]));
@@ -183,10 +150,8 @@ fn keys_rotate_adds_a_signing_key_and_list_shows_which_one_signs() {
 #[test]
 fn hs256_without_a_secret_fails_at_start_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_nod"))
+    let output = nod_in(dir.path())
         .args(["keys", "list"])
-        .current_dir(dir.path())
-        .env_remove("NOD_CONFIG")
         .env("NOD_TOKENS__ALGORITHM", "HS256")
         .output()
         .expect("run nod");
@@ -200,7 +165,7 @@ fn enroll_link_prints_a_single_use_pairing_link() {
     let dir = tempfile::tempdir().unwrap();
     let pw = Some("correct horse battery staple\n");
     assert!(
-        nod(
+        run_nod(
             dir.path(),
             &["user", "add", "alice", "--password-stdin"],
             pw
@@ -209,8 +174,12 @@ fn enroll_link_prints_a_single_use_pairing_link() {
         .success()
     );
 
-    let link = json_of(&nod(dir.path(), &["enroll-link", "alice", "--json"], None));
-    let unknown = nod(dir.path(), &["enroll-link", "nobody"], None);
+    let link = json_of(&run_nod(
+        dir.path(),
+        &["enroll-link", "alice", "--json"],
+        None,
+    ));
+    let unknown = run_nod(dir.path(), &["enroll-link", "nobody"], None);
 
     let code = link["code"].as_str().unwrap();
     assert!(code.len() >= 43, "at least 256 bits");
@@ -226,7 +195,7 @@ fn enroll_link_prints_a_single_use_pairing_link() {
 #[test]
 fn a_closed_pipe_ends_a_command_quietly_instead_of_panicking() {
     let dir = tempfile::tempdir().unwrap();
-    json_of(&nod(
+    json_of(&run_nod(
         dir.path(),
         &["user", "add", "alice", "--password-stdin", "--json"],
         Some("correct horse battery staple\n"),
@@ -239,11 +208,8 @@ fn a_closed_pipe_ends_a_command_quietly_instead_of_panicking() {
         // `nod … | head -c 0`, without the race: the reader is gone before nod writes.
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let output = Command::new(env!("CARGO_BIN_EXE_nod"))
+        let output = nod_in(dir.path())
             .args(args)
-            .current_dir(dir.path())
-            .env_remove("NOD_CONFIG")
-            .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(writer)
             .stderr(Stdio::piped())
@@ -266,10 +232,8 @@ fn a_closed_pipe_ends_a_command_quietly_instead_of_panicking() {
 async fn the_log_of_nod_serve_never_holds_a_typed_username() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_nod"))
+    let mut server = nod_in(dir.path())
         .arg("serve")
-        .current_dir(dir.path())
-        .env_remove("NOD_CONFIG")
         .env("NOD_SERVER__BIND", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")

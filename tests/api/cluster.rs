@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use nod::config::Secret;
 use serde_json::Value;
 
+use crate::feed::get_feed;
 use crate::feed::stream::Stream;
-use crate::helpers::{Phone, TestApp, TestDatabase, spawn_app_with};
+use crate::helpers::{TestApp, TestDatabase, access, claims_of, refresh_token, spawn_app_with};
 
 /// Two instances sharing one fresh database and one data directory (keys, TOTP key), as
 /// docs/deploy.md asks; and the database's guard, dropped after them.
@@ -42,40 +43,12 @@ async fn two_instances(test: &str) -> Option<Pair> {
     })
 }
 
-async fn verify(app: &TestApp, token: &str) -> u16 {
-    app.client
-        .get(app.url("/v1/verify"))
-        .bearer_auth(token)
-        .header("x-forwarded-method", "GET")
-        .header("x-forwarded-host", "api.example")
-        .header("x-forwarded-uri", "/orders/42")
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
+/// The session id a token response's access token names.
 fn sid_of(tokens: &Value) -> String {
-    let access = tokens["access_token"].as_str().unwrap();
-    let payload = access.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-            .unwrap(),
-    )
-    .unwrap();
-    claims["sid"].as_str().unwrap().to_owned()
-}
-
-async fn revoke_on(app: &TestApp, phone: &Phone, sid: &str) {
-    let revoked = app
-        .client
-        .post(app.url(&format!("/v1/device/sessions/{sid}/revoke")))
-        .bearer_auth(&phone.secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    claims_of(&access(tokens))["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -93,7 +66,7 @@ async fn an_approval_on_b_wakes_the_long_poll_on_a_before_its_wait_runs_out() {
 
     // A's clock never moves, so its 30 s wait cannot run out: only B's approval, reaching A
     // through the database, answers the poll. The timeout only turns a miss into a failure.
-    let (_, status, body) = tokio::time::timeout(Duration::from_secs(20), poll)
+    let (status, body) = tokio::time::timeout(Duration::from_secs(20), poll)
         .await
         .expect("B's approval wakes the poll on A")
         .unwrap();
@@ -110,22 +83,13 @@ async fn a_session_revoked_on_b_is_refused_by_a_on_the_next_call() {
     let tokens = a.sign_in(&phone).await;
     let token = tokens["access_token"].as_str().unwrap();
     // Both instances accept it (and A has it in its verified-token cache).
-    assert_eq!(verify(&a, token).await, 200);
-    assert_eq!(verify(&b, token).await, 200);
+    assert_eq!(a.verify(token).await.status(), 200);
+    assert_eq!(b.verify(token).await.status(), 200);
 
-    revoke_on(&b, &phone, &sid_of(&tokens)).await;
-    assert_eq!(verify(&a, token).await, 401, "A's very next verify");
-    assert_eq!(verify(&b, token).await, 401);
-    let refreshed = a
-        .client
-        .post(a.url("/v1/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    b.revoke_session(&phone, &sid_of(&tokens)).await;
+    assert_eq!(a.verify(token).await.status(), 401, "A's very next verify");
+    assert_eq!(b.verify(token).await.status(), 401);
+    let refreshed = a.refresh(&refresh_token(&tokens)).await;
     assert_eq!(refreshed.status(), 400);
 }
 
@@ -141,17 +105,7 @@ async fn an_event_written_on_a_reaches_a_stream_held_on_b() {
 
     // Uses on both instances, interleaved: the stream on B gets each once, in order.
     for (app, path) in [(&a, "/first"), (&b, "/second"), (&a, "/third")] {
-        let used = app
-            .client
-            .get(app.url("/v1/verify"))
-            .bearer_auth(token)
-            .header("x-forwarded-method", "GET")
-            .header("x-forwarded-host", "api.example")
-            .header("x-forwarded-uri", path)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(used.status(), 200);
+        assert_eq!(app.verify_use(token, path).await.status(), 200);
     }
     let mut paths = Vec::new();
     let mut last_id = 0;
@@ -173,16 +127,9 @@ async fn a_feed_cursor_from_a_pages_on_b() {
     };
     let phone = a.user_with_phone("alice").await;
     a.sign_in(&phone).await;
-    let page = |app: &TestApp, query: String| {
-        let request = app
-            .client
-            .get(app.url(&format!("/v1/device/feed?{query}")))
-            .bearer_auth(&phone.secret);
-        async move { request.send().await.unwrap() }
-    };
-    let first: Value = page(&a, "limit=1".into()).await.json().await.unwrap();
+    let first: Value = get_feed(&a, &phone, "limit=1").await.json().await.unwrap();
     let cursor = first["next"].as_str().expect("a next cursor").to_owned();
-    let second = page(&b, format!("limit=1&before={cursor}")).await;
+    let second = get_feed(&b, &phone, &format!("limit=1&before={cursor}")).await;
     assert_eq!(second.status(), 200);
     let second: Value = second.json().await.unwrap();
     let (newest, older) = (&first["events"][0]["id"], &second["events"][0]["id"]);
@@ -200,26 +147,20 @@ async fn a_session_made_on_b_verifies_on_a_and_a_forged_sid_does_not() {
     // had to look it up, the token verifies.
     let tokens = b.sign_in(&phone).await;
     let token = tokens["access_token"].as_str().unwrap();
-    assert_eq!(verify(&a, token).await, 200, "A's first verify");
-    assert_eq!(verify(&a, token).await, 200);
+    assert_eq!(a.verify(token).await.status(), 200, "A's first verify");
+    assert_eq!(a.verify(token).await.status(), 200);
     // A hears of B's sessions through the change stream (no lookup needed): wait for it.
     let second = b.sign_in(&phone).await;
     let sid = sid_of(&second);
     let now = a.state.clock.now_ms();
-    let user = a.state.store.user_by_name("alice").await.unwrap().unwrap();
+    let user = a.user_id("alice").await;
     let heard = Instant::now() + Duration::from_secs(5);
-    while a.state.sessions.standing(&sid, &user.id, now) != nod::auth::sessions::Standing::Live {
+    while a.state.sessions.standing(&sid, &user, now) != nod::auth::sessions::Standing::Live {
         assert!(Instant::now() < heard, "A never heard of B's session");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(
-        verify(&a, second["access_token"].as_str().unwrap()).await,
-        200
-    );
+    assert_eq!(a.verify(&access(&second)).await.status(), 200);
     // Revoked on A, refused on B.
-    revoke_on(&a, &phone, &sid).await;
-    assert_eq!(
-        verify(&b, second["access_token"].as_str().unwrap()).await,
-        401
-    );
+    a.revoke_session(&phone, &sid).await;
+    assert_eq!(b.verify(&access(&second)).await.status(), 401);
 }

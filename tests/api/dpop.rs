@@ -1,181 +1,12 @@
 //! Sender-constrained tokens (DPoP, RFC 9449): a client key pair binds the login, the tokens
 //! and every use; a copied token or auth_req_id alone gets nothing.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use nod::auth::dpop::token_hash;
-use nod::auth::keys::algorithms::generate_pkcs8;
 use nod::config::{DpopMode, SigningAlgorithm};
 use serde_json::{Value, json};
 
-use crate::helpers::{CIBA, Pending, Phone, TestApp, error_code, spawn_app, spawn_app_with};
-
-/// The request the resource server's proxy forwards in these tests.
-const API_URL: &str = "https://api.example/orders/42";
-
-/// A client's key pair, as the app on a phone would hold it.
-struct ClientKey {
-    key: EncodingKey,
-    alg: Algorithm,
-    jwk: Jwk,
-    jkt: String,
-}
-
-impl ClientKey {
-    fn new(alg: SigningAlgorithm) -> Self {
-        let der = generate_pkcs8(alg).unwrap();
-        let (key, alg) = match alg {
-            SigningAlgorithm::ES256 => (EncodingKey::from_ec_der(&der), Algorithm::ES256),
-            _ => (EncodingKey::from_ed_der(&der), Algorithm::EdDSA),
-        };
-        let jwk = Jwk::from_encoding_key(&key, alg).unwrap();
-        let jkt = jwk.thumbprint(ThumbprintHash::SHA256).unwrap();
-        Self { key, alg, jwk, jkt }
-    }
-
-    /// A fresh proof for `method url` made at `iat` (Unix seconds), for `token` if given.
-    fn proof_at(&self, method: &str, url: &str, iat: i64, token: Option<&str>) -> String {
-        let mut header = Header::new(self.alg);
-        header.typ = Some("dpop+jwt".into());
-        header.jwk = Some(self.jwk.clone());
-        let mut claims = json!({
-            "jti": nod::auth::secrets::new_id().unwrap(),
-            "htm": method,
-            "htu": url,
-            "iat": iat,
-        });
-        if let Some(token) = token {
-            claims["ath"] = json!(token_hash(token));
-        }
-        encode(&header, &claims, &self.key).unwrap()
-    }
-}
-
-impl TestApp {
-    fn now_secs(&self) -> i64 {
-        self.state.clock.now_ms().div_euclid(1000)
-    }
-
-    /// A proof for a POST to one of nod's own endpoints.
-    fn proof_for(&self, key: &ClientKey, path: &str) -> String {
-        let url = format!("{}{path}", self.state.settings.server.public_url.as_str());
-        key.proof_at("POST", &url, self.now_secs(), None)
-    }
-
-    /// A proof for the forwarded API request, for `token`.
-    fn api_proof(&self, key: &ClientKey, token: &str) -> String {
-        key.proof_at("GET", API_URL, self.now_secs(), Some(token))
-    }
-
-    async fn login_with_proof(&self, username: &str, proof: Option<String>) -> reqwest::Response {
-        let mut request = self.client.post(self.url("/v1/login")).json(
-            &json!({"username": username, "password": crate::helpers::PASSWORD, "client_name": "dpop app"}),
-        );
-        if let Some(proof) = proof {
-            request = request.header("dpop", proof);
-        }
-        request.send().await.unwrap()
-    }
-
-    async fn token_with_proof(
-        &self,
-        form: &[(&str, &str)],
-        proof: Option<String>,
-    ) -> reqwest::Response {
-        let mut request = self.client.post(self.url("/v1/token")).form(form);
-        if let Some(proof) = proof {
-            request = request.header("dpop", proof);
-        }
-        request.send().await.unwrap()
-    }
-
-    async fn redeem_with(&self, auth_req_id: &str, key: Option<&ClientKey>) -> reqwest::Response {
-        let proof = key.map(|k| self.proof_for(k, "/v1/token"));
-        self.token_with_proof(&[("grant_type", CIBA), ("auth_req_id", auth_req_id)], proof)
-            .await
-    }
-
-    async fn refresh_with(
-        &self,
-        refresh_token: &str,
-        key: Option<&ClientKey>,
-    ) -> reqwest::Response {
-        let proof = key.map(|k| self.proof_for(k, "/v1/token"));
-        self.token_with_proof(
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-            ],
-            proof,
-        )
-        .await
-    }
-
-    /// Logs in with a proof from `key` and approves on the phone; the approval is not redeemed.
-    async fn bound_login(&self, phone: &Phone, key: &ClientKey) -> Pending {
-        let response = self
-            .login_with_proof(&phone.username, Some(self.proof_for(key, "/v1/login")))
-            .await;
-        assert_eq!(response.status(), 202);
-        let body: Value = response.json().await.unwrap();
-        let pending = Pending {
-            auth_req_id: body["auth_req_id"].as_str().unwrap().to_owned(),
-            binding_code: body["binding_code"].as_str().unwrap().to_owned(),
-            expires_in: body["expires_in"].as_u64().unwrap(),
-        };
-        let note = self.next_notification(&phone.username).await;
-        let approved = self
-            .decide(
-                phone,
-                &note.approval_id,
-                json!({"decision": "approve", "binding_code": pending.binding_code}),
-            )
-            .await;
-        assert_eq!(approved.status(), 200);
-        pending
-    }
-
-    /// Login and token both bound to `key`: the token response.
-    async fn bound_sign_in(&self, phone: &Phone, key: &ClientKey) -> Value {
-        let pending = self.bound_login(phone, key).await;
-        let response = self.redeem_with(&pending.auth_req_id, Some(key)).await;
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
-    }
-
-    /// Forward-auth of a DPoP-scheme use, as the proxy forwards it.
-    async fn verify_dpop(
-        &self,
-        token: &str,
-        proof: Option<&str>,
-        method: &str,
-    ) -> reqwest::Response {
-        let mut request = self
-            .client
-            .get(self.url("/v1/verify"))
-            .header("authorization", format!("DPoP {token}"))
-            .header("x-forwarded-method", method)
-            .header("x-forwarded-proto", "https")
-            .header("x-forwarded-host", "api.example")
-            .header("x-forwarded-uri", "/orders/42?page=2");
-        if let Some(proof) = proof {
-            request = request.header("dpop", proof);
-        }
-        request.send().await.unwrap()
-    }
-}
-
-fn access(tokens: &Value) -> String {
-    tokens["access_token"].as_str().unwrap().to_owned()
-}
-
-/// The claims of a (plain, signed) access token, unverified.
-fn claims_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
+use crate::helpers::{
+    API_URL, ClientKey, TestApp, access, claims_of, error_code, spawn_app, spawn_app_with,
+};
 
 async fn bound_tokens_verify_only_with_fresh_proofs_from_their_key(alg: SigningAlgorithm) {
     let app = spawn_app().await;
@@ -312,12 +143,7 @@ async fn refreshing_a_bound_session_needs_its_key_and_a_failed_try_rotates_nothi
 
     assert_eq!(error_code(without_proof).await, "invalid_grant");
     assert_eq!(error_code(with_other_key).await, "invalid_grant");
-    let kinds: Vec<String> = app
-        .events_of("alice")
-        .await
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = app.kinds_of("alice").await;
     assert!(
         !kinds
             .iter()
@@ -488,13 +314,9 @@ async fn with_nonces_on_a_proof_without_the_server_nonce_gets_use_dpop_nonce() {
     let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
     assert_eq!(error_code(first).await, "use_dpop_nonce");
     // The retry with the nonce in the proof goes through and hands out the nonce again.
-    let mut header = Header::new(key.alg);
-    header.typ = Some("dpop+jwt".into());
-    header.jwk = Some(key.jwk.clone());
-    let claims = json!({
+    let proof = key.sign(&json!({
         "jti": "retry-1", "htm": "POST", "htu": url, "iat": app.now_secs(), "nonce": nonce,
-    });
-    let proof = encode(&header, &claims, &key.key).unwrap();
+    }));
     let retry = app.login_with_proof("alice", Some(proof)).await;
     assert_eq!(retry.status(), 202);
     assert!(retry.headers().contains_key("dpop-nonce"));
@@ -599,100 +421,6 @@ async fn proofs_sent_with_made_up_auth_req_ids_are_not_remembered() {
     assert_eq!(app.state.dpop.remembered(), 0);
     let key = ClientKey::new(SigningAlgorithm::ES256);
     assert_eq!(app.bound_sign_in(&phone, &key).await["token_type"], "DPoP");
-}
-
-/// Not a test: the per-request cost of DPoP on `/v1/verify`, next to a bearer token, for
-/// docs/benchmarks.md. Proofs are made before the clock starts (a client makes its own).
-///   cargo test --release --test api -- --ignored --nocapture dpop_verify_cost
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark; run by hand with --release"]
-async fn dpop_verify_cost() {
-    use std::time::Instant;
-
-    let app = spawn_app().await;
-    let phone = app.user_with_phone("alice").await;
-    let bearer = access(&app.sign_in(&phone).await);
-    let n: u32 = std::env::var("BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
-
-    // In-process: the cached bearer check against the proof check, per call.
-    let keys = app.state.keys.snapshot();
-    let now = app.now_secs();
-    app.state.verifier.verify(&keys, &bearer, now).unwrap();
-    let started = Instant::now();
-    for _ in 0..n {
-        app.state.verifier.verify(&keys, &bearer, now).unwrap();
-    }
-    let bearer_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-    println!("bearer token check (verified-token cache hit): {bearer_us:.2} µs");
-    for alg in [SigningAlgorithm::EdDSA, SigningAlgorithm::ES256] {
-        let key = ClientKey::new(alg);
-        let proofs: Vec<String> = (0..n)
-            .map(|_| key.proof_at("GET", API_URL, now, Some(&bearer)))
-            .collect();
-        let target = nod::auth::dpop::ProofTarget {
-            method: "GET",
-            url: API_URL,
-            access_token: Some(&bearer),
-            expected_jkt: Some(&key.jkt),
-            nonces: None,
-        };
-        let started = Instant::now();
-        for proof in &proofs {
-            app.state.dpop.check(proof, &target, now).unwrap();
-        }
-        let us = started.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-        println!("DPoP proof check, {alg:?}: {us:.2} µs");
-    }
-
-    // End to end over loopback: 64 concurrent callers, durable audit, bearer vs DPoP (EdDSA).
-    let key = ClientKey::new(SigningAlgorithm::EdDSA);
-    let bound = access(&app.bound_sign_in(&phone, &key).await);
-    let calls = usize::try_from(n).unwrap();
-    let mut ratios = Vec::new();
-    for round in 1..=3 {
-        let now = app.now_secs();
-        let proofs: Vec<String> = (0..calls)
-            .map(|_| key.proof_at("GET", API_URL, now, Some(&bound)))
-            .collect();
-        let b = throughput(calls, |_| app.verify(&bearer)).await;
-        let d = throughput(calls, |i| app.verify_dpop(&bound, Some(&proofs[i]), "GET")).await;
-        println!(
-            "round {round}: bearer {b:.0} req/s, DPoP {d:.0} req/s, ratio {:.3}",
-            d / b
-        );
-        ratios.push(d / b);
-    }
-    ratios.sort_by(f64::total_cmp);
-    println!(
-        "DPoP/bearer throughput ratio (median of rounds): {:.3}",
-        ratios[1]
-    );
-}
-
-/// Requests per second of `calls` calls of `call(i)` from 64 concurrent callers; each must
-/// answer 200.
-async fn throughput<'a, F, Fut>(calls: usize, call: F) -> f64
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = reqwest::Response> + 'a,
-{
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let next = AtomicUsize::new(0);
-    let started = std::time::Instant::now();
-    let callers = (0..64).map(|_| async {
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= calls {
-                break;
-            }
-            assert_eq!(call(i).await.status(), 200);
-        }
-    });
-    futures_util::future::join_all(callers).await;
-    calls as f64 / started.elapsed().as_secs_f64()
 }
 
 #[tokio::test]

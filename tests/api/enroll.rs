@@ -2,11 +2,9 @@
 
 use std::time::Duration;
 
-use nod::domain::Username;
-use nod::flows::enroll::create_link;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app};
+use crate::helpers::{Phone, TestApp, all_at_once, error_code, spawn_app, spawn_app_with};
 
 async fn enroll(app: &TestApp, body: Value) -> reqwest::Response {
     app.client
@@ -17,18 +15,20 @@ async fn enroll(app: &TestApp, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
-async fn link_for(app: &TestApp, name: &str) -> String {
-    create_link(&app.state, &Username::parse(name).unwrap())
-        .await
-        .unwrap()
-        .code
+/// The phone `/v1/enroll` paired with `username`, from its answer.
+fn phone_of(username: &str, device: &Value) -> Phone {
+    Phone {
+        username: username.to_owned(),
+        device_id: device["device_id"].as_str().unwrap().to_owned(),
+        secret: device["device_secret"].as_str().unwrap().to_owned(),
+    }
 }
 
 #[tokio::test]
 async fn a_phone_pairs_with_a_link_and_signs_in_with_its_authenticator_code() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = link_for(&app, "alice").await;
+    let code = app.pairing_code("alice").await;
 
     let paired = enroll(
         &app,
@@ -38,14 +38,9 @@ async fn a_phone_pairs_with_a_link_and_signs_in_with_its_authenticator_code() {
 
     assert_eq!(paired.status(), 200);
     let device: Value = paired.json().await.unwrap();
-    let secret = device["device_secret"].as_str().unwrap();
     let approvals = app
-        .client
-        .get(app.url("/v1/device/approvals"))
-        .bearer_auth(secret)
-        .send()
-        .await
-        .unwrap();
+        .phone_get(&phone_of("alice", &device), "approvals")
+        .await;
     assert_eq!(
         approvals.status(),
         200,
@@ -89,7 +84,7 @@ async fn a_phone_pairs_with_a_link_and_signs_in_with_its_authenticator_code() {
 async fn a_pairing_link_works_once_and_for_a_day() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = link_for(&app, "alice").await;
+    let code = app.pairing_code("alice").await;
     let body = json!({"code": code, "name": "phone"});
     assert_eq!(enroll(&app, body.clone()).await.status(), 200);
     assert_eq!(
@@ -98,7 +93,7 @@ async fn a_pairing_link_works_once_and_for_a_day() {
         "used"
     );
 
-    let stale = link_for(&app, "alice").await;
+    let stale = app.pairing_code("alice").await;
     app.clock.advance(Duration::from_secs(24 * 3600 + 1));
     assert_eq!(
         error_code(enroll(&app, json!({"code": stale, "name": "phone"})).await).await,
@@ -115,7 +110,7 @@ async fn a_pairing_link_works_once_and_for_a_day() {
 async fn a_phone_paired_without_a_channel_is_not_pushed_but_sees_its_approvals() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = link_for(&app, "alice").await;
+    let code = app.pairing_code("alice").await;
     let device: Value = enroll(&app, json!({"code": code, "name": "polling phone"}))
         .await
         .json()
@@ -124,17 +119,8 @@ async fn a_phone_paired_without_a_channel_is_not_pushed_but_sees_its_approvals()
 
     app.start_login("alice").await;
 
-    let listed: Value = app
-        .client
-        .get(app.url("/v1/device/approvals"))
-        .bearer_auth(device["device_secret"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed["approvals"].as_array().unwrap().len(), 1);
+    let listed = app.pending_on(&phone_of("alice", &device)).await;
+    assert_eq!(listed.len(), 1);
     assert!(app.state.notifiers.mock().sent(Some("alice")).is_empty());
 }
 
@@ -142,7 +128,7 @@ async fn a_phone_paired_without_a_channel_is_not_pushed_but_sees_its_approvals()
 async fn a_bad_channel_is_refused_without_spending_the_code() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = link_for(&app, "alice").await;
+    let code = app.pairing_code("alice").await;
 
     let bad = enroll(
         &app,
@@ -159,20 +145,18 @@ async fn a_bad_channel_is_refused_without_spending_the_code() {
 
 #[tokio::test]
 async fn thirty_parallel_wrong_pairing_codes_get_exactly_the_limit_looked_up() {
-    let app = crate::helpers::spawn_app_with(|s| s.limits.enroll_max_failures = 5).await;
+    let app = spawn_app_with(|s| s.limits.enroll_max_failures = 5).await;
     app.add_user("alice").await;
 
     let guesses = (0..30).map(|i| {
         let body = json!({"code": format!("guessed-code-{i}"), "name": "Pixel"});
-        let app = &app;
-        async move { enroll(app, body).await.status().as_u16() }
+        app.client.post(app.url("/v1/enroll")).json(&body)
     });
-    let statuses = futures_util::future::join_all(guesses).await;
+    let statuses = all_at_once(guesses).await;
 
-    let count = |code: u16| statuses.iter().filter(|s| **s == code).count();
-    assert_eq!((count(400), count(429)), (5, 25), "{statuses:?}");
+    statuses.assert_counts(&[(400, 5), (429, 25)]);
     // While the address is blocked even a real code waits; after the block it pairs.
-    let code = link_for(&app, "alice").await;
+    let code = app.pairing_code("alice").await;
     let blocked = enroll(&app, json!({"code": code, "name": "Pixel"})).await;
     assert_eq!(blocked.status(), 429);
     assert!(blocked.headers().contains_key("retry-after"));
@@ -183,10 +167,10 @@ async fn thirty_parallel_wrong_pairing_codes_get_exactly_the_limit_looked_up() {
 
 #[tokio::test]
 async fn a_real_pairing_code_does_not_count_against_its_address() {
-    let app = crate::helpers::spawn_app_with(|s| s.limits.enroll_max_failures = 2).await;
+    let app = spawn_app_with(|s| s.limits.enroll_max_failures = 2).await;
     app.add_user("alice").await;
     for i in 0..3 {
-        let code = link_for(&app, "alice").await;
+        let code = app.pairing_code("alice").await;
         let paired = enroll(&app, json!({"code": code, "name": format!("Pixel {i}")})).await;
         assert_eq!(paired.status(), 200);
     }

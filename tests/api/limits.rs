@@ -2,9 +2,50 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, error_code, spawn_app};
+use crate::helpers::{
+    PASSWORD, Statuses, TestApp, all_at_once, error_code, spawn_app, spawn_app_with,
+};
+
+/// `POST /v1/login` with `body`, seen as coming through `X-Forwarded-For: forwarded_for`.
+async fn login_via(app: &TestApp, forwarded_for: &str, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `count` wrong passwords, one after another, each for a fresh name (`user{i}`) and from
+/// `address(i)` as the proxy forwards it; the statuses.
+async fn wrong_passwords_from(
+    app: &TestApp,
+    count: usize,
+    address: impl Fn(usize) -> String,
+) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for i in 0..count {
+        let body = json!({"username": format!("user{i}"), "password": "wrong password"});
+        let response = login_via(app, &address(i), body).await;
+        statuses.push(response.status().as_u16());
+    }
+    statuses
+}
+
+/// Checks that the first `allowed` of `statuses` were checked (401) and the rest blocked (429).
+fn assert_blocked_after(statuses: &[u16], allowed: usize) {
+    assert!(
+        statuses[..allowed].iter().all(|s| *s == 401),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[allowed..].iter().all(|s| *s == 429),
+        "{statuses:?}"
+    );
+}
 
 #[tokio::test]
 async fn ten_logins_in_a_row_push_once() {
@@ -102,26 +143,13 @@ async fn twenty_wrong_passwords_from_rotating_forwarded_addresses_are_throttled(
 
     let mut statuses = Vec::new();
     for i in 0..20 {
-        let response = app
-            .client
-            .post(app.url("/v1/login"))
-            .header("x-forwarded-for", format!("198.51.100.{i}"))
-            .json(&json!({"username": "alice", "password": format!("guess number {i}")}))
-            .send()
-            .await
-            .unwrap();
+        let body = json!({"username": "alice", "password": format!("guess number {i}")});
+        let response = login_via(&app, &format!("198.51.100.{i}"), body).await;
         statuses.push(response.status().as_u16());
     }
 
     let allowed = app.state.settings.limits.password_max_failures as usize;
-    assert!(
-        statuses[..allowed].iter().all(|s| *s == 401),
-        "{statuses:?}"
-    );
-    assert!(
-        statuses[allowed..].iter().all(|s| *s == 429),
-        "{statuses:?}"
-    );
+    assert_blocked_after(&statuses, allowed);
     // While blocked, even the right password waits (and nothing is pushed).
     let right = app.login("alice", PASSWORD).await;
     assert_eq!(right.status(), 429);
@@ -149,25 +177,14 @@ async fn blocks_for_unknown_names_look_like_blocks_for_real_ones() {
     assert_eq!(answers[0], answers[1]);
 }
 
-/// How many of `statuses` are `code`.
-fn count(statuses: &[u16], code: u16) -> usize {
-    statuses.iter().filter(|s| **s == code).count()
-}
-
-/// Posts `bodies` to `/v1/login` all at once (with `forwarded_for`, if any); the statuses.
-async fn parallel_logins(
-    app: &crate::helpers::TestApp,
-    bodies: Vec<serde_json::Value>,
-    forwarded_for: Option<&str>,
-) -> Vec<u16> {
-    let requests = bodies.into_iter().map(|body| {
-        let mut request = app.client.post(app.url("/v1/login")).json(&body);
-        if let Some(xff) = forwarded_for {
-            request = request.header("x-forwarded-for", xff);
-        }
-        async move { request.send().await.unwrap().status().as_u16() }
-    });
-    futures_util::future::join_all(requests).await
+/// Posts `bodies` to `/v1/login` all at once.
+async fn parallel_logins(app: &TestApp, bodies: Vec<Value>) -> Statuses {
+    all_at_once(
+        bodies
+            .iter()
+            .map(|body| app.client.post(app.url("/v1/login")).json(body)),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -179,14 +196,10 @@ async fn thirty_parallel_wrong_passwords_for_one_user_get_exactly_the_limit_chec
         .map(|i| json!({"username": "alice", "password": format!("guess number {i}")}))
         .collect();
 
-    let statuses = parallel_logins(&app, bodies, None).await;
+    let statuses = parallel_logins(&app, bodies).await;
 
     // Every 401 is one argon2 check; nothing else was checked.
-    assert_eq!(
-        (count(&statuses, 401), count(&statuses, 429)),
-        (allowed, 30 - allowed),
-        "{statuses:?}"
-    );
+    statuses.assert_counts(&[(401, allowed), (429, 30 - allowed)]);
     let right = app.login("alice", PASSWORD).await;
     assert_eq!(
         right.status(),
@@ -204,13 +217,9 @@ async fn thirty_parallel_wrong_passwords_from_one_address_get_exactly_its_limit_
         .map(|i| json!({"username": format!("user{i}"), "password": "wrong password"}))
         .collect();
 
-    let statuses = parallel_logins(&app, bodies, None).await;
+    let statuses = parallel_logins(&app, bodies).await;
 
-    assert_eq!(
-        (count(&statuses, 401), count(&statuses, 429)),
-        (allowed, 30 - allowed),
-        "{statuses:?}"
-    );
+    statuses.assert_counts(&[(401, allowed), (429, 30 - allowed)]);
 }
 
 #[tokio::test]
@@ -236,44 +245,23 @@ async fn a_right_password_under_the_limit_signs_in_and_clears_the_count() {
 async fn a_forwarded_address_cannot_be_chosen_by_the_client_behind_an_appending_proxy() {
     // nod behind one proxy at 127.0.0.1 that appends the address it saw (203.0.113.9) to
     // whatever the client sent.
-    let app = crate::helpers::spawn_app_with(|s| {
+    let app = spawn_app_with(|s| {
         s.server.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
     .await;
     app.user_with_phone("alice").await;
     let allowed = app.state.settings.limits.ip_max_failures as usize;
 
-    let mut statuses = Vec::new();
-    for i in 0..allowed + 5 {
-        let response = app
-            .client
-            .post(app.url("/v1/login"))
-            .header("x-forwarded-for", format!("198.51.100.{i}, x, 203.0.113.9"))
-            .json(&json!({"username": format!("user{i}"), "password": "wrong password"}))
-            .send()
-            .await
-            .unwrap();
-        statuses.push(response.status().as_u16());
-    }
+    let statuses = wrong_passwords_from(&app, allowed + 5, |i| {
+        format!("198.51.100.{i}, x, 203.0.113.9")
+    })
+    .await;
 
-    assert!(
-        statuses[..allowed].iter().all(|s| *s == 401),
-        "{statuses:?}"
-    );
-    assert!(
-        statuses[allowed..].iter().all(|s| *s == 429),
-        "{statuses:?}"
-    );
+    assert_blocked_after(&statuses, allowed);
     // The address the phone is shown is the one the proxy saw.
     app.clock.advance(Duration::from_secs(3600));
-    let started = app
-        .client
-        .post(app.url("/v1/login"))
-        .header("x-forwarded-for", "198.51.100.77, x, 203.0.113.9")
-        .json(&json!({"username": "alice", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({"username": "alice", "password": PASSWORD});
+    let started = login_via(&app, "198.51.100.77, x, 203.0.113.9", body).await;
     assert_eq!(started.status(), 202);
     let note = app.next_notification("alice").await;
     assert!(note.text.contains("from 203.0.113.9"), "{}", note.text);
@@ -282,42 +270,19 @@ async fn a_forwarded_address_cannot_be_chosen_by_the_client_behind_an_appending_
 
 #[tokio::test]
 async fn an_ipv6_client_is_counted_per_64_whatever_address_it_takes_in_it() {
-    let app = crate::helpers::spawn_app_with(|s| {
+    let app = spawn_app_with(|s| {
         s.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;
     let allowed = app.state.settings.limits.ip_max_failures as usize;
 
-    let mut statuses = Vec::new();
-    for i in 0..allowed + 3 {
-        let response = app
-            .client
-            .post(app.url("/v1/login"))
-            .header("x-forwarded-for", format!("2001:db8:1:2:{i:x}::{i:x}"))
-            .json(&json!({"username": format!("user{i}"), "password": "wrong password"}))
-            .send()
-            .await
-            .unwrap();
-        statuses.push(response.status().as_u16());
-    }
+    let statuses =
+        wrong_passwords_from(&app, allowed + 3, |i| format!("2001:db8:1:2:{i:x}::{i:x}")).await;
 
-    assert!(
-        statuses[..allowed].iter().all(|s| *s == 401),
-        "{statuses:?}"
-    );
-    assert!(
-        statuses[allowed..].iter().all(|s| *s == 429),
-        "{statuses:?}"
-    );
+    assert_blocked_after(&statuses, allowed);
     // Another /64 is another subscriber.
-    let other = app
-        .client
-        .post(app.url("/v1/login"))
-        .header("x-forwarded-for", "2001:db8:1:3::1")
-        .json(&json!({"username": "someone", "password": "wrong password"}))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({"username": "someone", "password": "wrong password"});
+    let other = login_via(&app, "2001:db8:1:3::1", body).await;
     assert_eq!(other.status(), 401);
 }
 

@@ -16,6 +16,7 @@ mod discovery;
 mod dpop;
 mod enroll;
 mod feed;
+mod forged_tokens;
 mod keys;
 mod layers;
 mod limits;

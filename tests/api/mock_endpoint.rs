@@ -1,39 +1,11 @@
 //! `GET /v1/test/notifications` for test suites in other languages: `since=` and the `wait=`
 //! long-poll that returns the moment a login pushes a notification.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, error_code, spawn_app, spawn_app_with};
-
-impl TestApp {
-    /// Starts `GET /v1/test/notifications?{query}` in the background and returns once the
-    /// request is parked in the mock's wait — a condition, not a sleep.
-    async fn park_notifications_wait(
-        &self,
-        query: &str,
-    ) -> tokio::task::JoinHandle<(reqwest::StatusCode, Value)> {
-        let mock = self.state.notifiers.mock().clone();
-        let parked_before = mock.waiting();
-        let request = self
-            .client
-            .get(self.url(&format!("/v1/test/notifications?{query}")));
-        let wait = tokio::spawn(async move {
-            let response = request.send().await.unwrap();
-            (response.status(), response.json().await.unwrap())
-        });
-        let parked_by = Instant::now() + Duration::from_secs(5);
-        while mock.waiting() == parked_before {
-            assert!(
-                Instant::now() < parked_by,
-                "the request never started waiting"
-            );
-            tokio::task::yield_now().await;
-        }
-        wait
-    }
-}
+use crate::helpers::{error_code, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_waiting_notifications_request_returns_with_the_notification_a_login_pushes() {

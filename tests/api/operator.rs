@@ -2,68 +2,11 @@
 //! production): what it changes reaches the server within a second — on SQLite through the
 //! database's change counter, on PostgreSQL through the change stream.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tempfile::NamedTempFile;
 
-use crate::helpers::{PASSWORD, TestApp, error_code, spawn_app};
-
-/// `nod` with a configuration naming the running app's data directory and database.
-struct Operator {
-    config: NamedTempFile,
-}
-
-impl Operator {
-    fn of(app: &TestApp) -> Self {
-        let config = NamedTempFile::new().unwrap();
-        let settings = &app.state.settings;
-        std::fs::write(
-            config.path(),
-            format!(
-                "[server]\ndata_dir = {:?}\n[database]\nurl = {:?}\n",
-                settings.server.data_dir.display().to_string(),
-                settings.database.url.expose(),
-            ),
-        )
-        .unwrap();
-        Operator { config }
-    }
-
-    /// Runs `nod ARGS --json`, feeding `stdin`; expects success and returns the JSON printed.
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Value {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nod"))
-            .args(args)
-            .arg("--json")
-            .arg("--config")
-            .arg(self.config.path())
-            .env_remove("NOD_CONFIG")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        let output: Output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "nod {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
-}
+use crate::helpers::{Operator, PASSWORD, error_code, spawn_app};
 
 /// Checks `condition` until it holds or `limit` has passed; how long it took, if it held.
 async fn within<F, Fut>(limit: Duration, mut condition: F) -> Option<Duration>

@@ -1,9 +1,7 @@
-//! Pages, over plain HTTP (no browser needed for these): pairing a phone at `/enroll/{code}`.
+//! Pages, over plain HTTP (no browser needed for these): pairing a phone at `/enroll/{code}`
+//! and answering a login at `/approve/{link}`.
 
-use nod::domain::Username;
-use nod::flows::enroll::create_link;
-
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, csrf_field, error_code, spawn_app, spawn_app_with};
 
 /// Opens the pairing form: (csrf cookie, csrf field, page).
 async fn open_form(app: &TestApp, code: &str) -> (String, String, String) {
@@ -35,15 +33,12 @@ async fn open_form(app: &TestApp, code: &str) -> (String, String, String) {
     );
     let csrf_cookie = cookie.split(';').next().unwrap().to_owned();
     let page = response.text().await.unwrap();
-    let field = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    (csrf_cookie, field, page)
+    (csrf_cookie, csrf_field(&page), page)
+}
+
+/// The pairing form filled in with `name` and no channel.
+fn pairing<'a>(csrf: &'a str, name: &'a str) -> [(&'a str, &'a str); 3] {
+    [("csrf", csrf), ("name", name), ("channel", "none")]
 }
 
 async fn post_form(
@@ -66,10 +61,7 @@ async fn post_form(
 async fn a_phone_pairs_in_the_browser_and_gets_its_device_cookie_and_qr_code() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = create_link(&app.state, &Username::parse("alice").unwrap())
-        .await
-        .unwrap()
-        .code;
+    let code = app.pairing_code("alice").await;
     let (cookie, field, page) = open_form(&app, &code).await;
     assert!(page.contains("Pair this phone"));
 
@@ -77,11 +69,7 @@ async fn a_phone_pairs_in_the_browser_and_gets_its_device_cookie_and_qr_code() {
         &app,
         &code,
         Some(&cookie),
-        &[
-            ("csrf", field.as_str()),
-            ("name", "Pixel <b>8</b>"),
-            ("channel", "none"),
-        ],
+        &pairing(&field, "Pixel <b>8</b>"),
     )
     .await;
 
@@ -118,26 +106,17 @@ async fn a_phone_pairs_in_the_browser_and_gets_its_device_cookie_and_qr_code() {
 async fn a_form_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = create_link(&app.state, &Username::parse("alice").unwrap())
-        .await
-        .unwrap()
-        .code;
+    let code = app.pairing_code("alice").await;
     let (cookie, field, _) = open_form(&app, &code).await;
-    let fields = |csrf: &'static str| vec![("csrf", csrf), ("name", "phone"), ("channel", "none")];
-
-    let no_token = post_form(&app, &code, Some(&cookie), &fields("")).await;
-    let wrong = post_form(&app, &code, Some(&cookie), &fields("not-the-token")).await;
-    let no_cookie = post_form(
+    let no_token = post_form(&app, &code, Some(&cookie), &pairing("", "phone")).await;
+    let wrong = post_form(
         &app,
         &code,
-        None,
-        &[
-            ("csrf", field.as_str()),
-            ("name", "phone"),
-            ("channel", "none"),
-        ],
+        Some(&cookie),
+        &pairing("not-the-token", "phone"),
     )
     .await;
+    let no_cookie = post_form(&app, &code, None, &pairing(&field, "phone")).await;
 
     for response in [no_token, wrong, no_cookie] {
         assert_eq!(response.status(), 403);
@@ -151,17 +130,7 @@ async fn a_form_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothin
         "nothing paired"
     );
     // The code was not spent: the real form still works.
-    let ok = post_form(
-        &app,
-        &code,
-        Some(&cookie),
-        &[
-            ("csrf", field.as_str()),
-            ("name", "phone"),
-            ("channel", "none"),
-        ],
-    )
-    .await;
+    let ok = post_form(&app, &code, Some(&cookie), &pairing(&field, "phone")).await;
     assert_eq!(ok.status(), 200);
 }
 
@@ -169,16 +138,9 @@ async fn a_form_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothin
 async fn a_used_pairing_link_shows_a_clear_page() {
     let app = spawn_app().await;
     app.add_user("alice").await;
-    let code = create_link(&app.state, &Username::parse("alice").unwrap())
-        .await
-        .unwrap()
-        .code;
+    let code = app.pairing_code("alice").await;
     let (cookie, field, _) = open_form(&app, &code).await;
-    let form = [
-        ("csrf", field.as_str()),
-        ("name", "phone"),
-        ("channel", "none"),
-    ];
+    let form = pairing(&field, "phone");
     assert_eq!(
         post_form(&app, &code, Some(&cookie), &form).await.status(),
         200
@@ -189,17 +151,6 @@ async fn a_used_pairing_link_shows_a_clear_page() {
     assert_eq!(again.status(), 400);
     let html = again.text().await.unwrap();
     assert!(html.contains("unknown, used or expired"), "{html}");
-}
-
-/// The path of the approval link the mock provider captured for `username`.
-async fn approval_path(app: &TestApp, username: &str) -> String {
-    let note = app.next_notification(username).await;
-    let path = note
-        .approve_url
-        .trim_start_matches(app.state.settings.server.public_url.as_str())
-        .to_owned();
-    assert!(path.starts_with("/approve/"), "{path}");
-    path
 }
 
 /// Opens an approval page: (csrf cookie, csrf field, html).
@@ -214,15 +165,7 @@ async fn open_approval(app: &TestApp, path: &str) -> (String, String, String) {
         .unwrap()
         .to_owned();
     let html = response.text().await.unwrap();
-    let field = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    (cookie, field, html)
+    (cookie, csrf_field(&html), html)
 }
 
 async fn answer(
@@ -248,12 +191,12 @@ async fn the_approval_page_shows_the_context_escaped_and_approves_with_the_numbe
         .client
         .post(app.url("/v1/login"))
         .header("user-agent", "<script>alert(1)</script>")
-        .json(&serde_json::json!({"username": "alice", "password": crate::helpers::PASSWORD, "client_name": "Shop <i>app</i>"}))
+        .json(&serde_json::json!({"username": "alice", "password": PASSWORD, "client_name": "Shop <i>app</i>"}))
         .send()
         .await
         .unwrap();
     let started: serde_json::Value = started.json().await.unwrap();
-    let path = approval_path(&app, "alice").await;
+    let path = app.approval_path("alice").await;
 
     let (cookie, field, html) = open_approval(&app, &path).await;
 
@@ -303,7 +246,7 @@ async fn a_wrong_number_or_this_wasnt_me_on_the_page_denies_the_login() {
         let app = spawn_app().await;
         app.user_with_phone("alice").await;
         let pending = app.start_login("alice").await;
-        let path = approval_path(&app, "alice").await;
+        let path = app.approval_path("alice").await;
         let (cookie, field, _) = open_approval(&app, &path).await;
         let number = if code == "wrong" {
             format!(
@@ -327,11 +270,7 @@ async fn a_wrong_number_or_this_wasnt_me_on_the_page_denies_the_login() {
         assert_eq!(response.status(), status, "{decision}");
         assert!(response.text().await.unwrap().contains(text), "{decision}");
         let token = app.poll_token(&pending.auth_req_id, None).await;
-        assert_eq!(
-            crate::helpers::error_code(token).await,
-            "access_denied",
-            "{decision}"
-        );
+        assert_eq!(error_code(token).await, "access_denied", "{decision}");
     }
 }
 
@@ -340,7 +279,7 @@ async fn an_approval_answer_without_its_csrf_token_is_refused_and_changes_nothin
     let app = spawn_app().await;
     app.user_with_phone("alice").await;
     let pending = app.start_login("alice").await;
-    let path = approval_path(&app, "alice").await;
+    let path = app.approval_path("alice").await;
     let (cookie, _field, _) = open_approval(&app, &path).await;
 
     let forged = answer(
@@ -366,7 +305,7 @@ async fn an_approval_answer_without_its_csrf_token_is_refused_and_changes_nothin
     assert_eq!(cookieless.status(), 403);
     let token = app.poll_token(&pending.auth_req_id, None).await;
     assert_eq!(
-        crate::helpers::error_code(token).await,
+        error_code(token).await,
         "authorization_pending",
         "still pending"
     );
@@ -387,7 +326,7 @@ async fn expired_and_unknown_links_show_clear_pages() {
     let app = spawn_app().await;
     app.user_with_phone("alice").await;
     app.start_login("alice").await;
-    let path = approval_path(&app, "alice").await;
+    let path = app.approval_path("alice").await;
     app.clock.advance(std::time::Duration::from_secs(121));
 
     let expired = app.client.get(app.url(&path)).send().await.unwrap();
@@ -410,17 +349,14 @@ async fn expired_and_unknown_links_show_clear_pages() {
 
 #[tokio::test]
 async fn pairing_in_the_browser_with_a_webhook_to_an_internal_address_is_refused() {
-    let app = crate::helpers::spawn_app_with(|s| {
+    let app = spawn_app_with(|s| {
         s.notify.webhook.enabled = true;
         s.notify.webhook.secret = nod::config::Secret::new("whsec_pages");
         s.notify.allow_private_addresses = false;
     })
     .await;
     app.add_user("alice").await;
-    let code = create_link(&app.state, &Username::parse("alice").unwrap())
-        .await
-        .unwrap()
-        .code;
+    let code = app.pairing_code("alice").await;
     let (cookie, field, _) = open_form(&app, &code).await;
 
     let refused = post_form(

@@ -162,14 +162,7 @@ async fn behind_nginx_auth_request_a_valid_token_reaches_the_upstream_and_a_revo
     assert_eq!(uses[0].method.as_deref(), Some("GET"));
     let sid = uses[0].sid.clone().unwrap();
 
-    let revoked = app
-        .client
-        .post(app.url(&format!("/v1/device/sessions/{sid}/revoke")))
-        .bearer_auth(&phone.secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    app.revoke_session(&phone, &sid).await;
     let after = client.get(&url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(
         after.status(),

@@ -6,7 +6,7 @@ use nod::domain::{Channel, ChannelList, Username};
 use nod::flows::provision;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app};
+use crate::helpers::{TestApp, all_at_once, error_code, spawn_app};
 
 /// A user with a mock phone; returns the phone's TOTP generator (from its otpauth URI).
 async fn user_with_authenticator(app: &TestApp, name: &str) -> totp_rs::Totp {
@@ -159,17 +159,12 @@ async fn thirty_parallel_wrong_codes_get_exactly_the_limit_compared() {
 
     let guesses = (0..30).map(|i| {
         let code = format!("{:06}", 100_000 + i);
-        let auth_req_id = pending.auth_req_id.clone();
-        let app = &app;
-        async move { app.send_totp(&auth_req_id, &code).await.status().as_u16() }
+        app.client
+            .post(app.url("/v1/login/totp"))
+            .json(&json!({"auth_req_id": pending.auth_req_id, "code": code}))
     });
-    let statuses = futures_util::future::join_all(guesses).await;
+    let statuses = all_at_once(guesses).await;
 
-    let count = |code: u16| statuses.iter().filter(|s| **s == code).count();
     // (a guess that happened to be right would be a 200: one in 10^5 per code, never here)
-    assert_eq!(
-        (count(400), count(429)),
-        (limit, 30 - limit),
-        "{statuses:?}"
-    );
+    statuses.assert_counts(&[(400, limit), (429, 30 - limit)]);
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::clock::duration_ms;
+use crate::config::{LimitSettings, Ttl};
 use crate::state::AppState;
 use crate::store::LimitRule;
 
@@ -45,54 +46,50 @@ impl Policy {
 /// Wrong passwords per (normalised) username.
 pub fn password_per_user(state: &AppState) -> Policy {
     let l = &state.settings.limits;
-    Policy {
-        max_failures: l.password_max_failures,
-        window: l.password_window.0,
-        block: l.password_block.0,
-        max_block: l.max_block.0,
-    }
+    doubling(
+        l,
+        l.password_max_failures,
+        l.password_window,
+        l.password_block,
+    )
 }
 
 /// Wrong passwords per client address (any username).
 pub fn password_per_ip(state: &AppState) -> Policy {
     let l = &state.settings.limits;
-    Policy {
-        max_failures: l.ip_max_failures,
-        window: l.password_window.0,
-        block: l.password_block.0,
-        max_block: l.max_block.0,
-    }
+    doubling(l, l.ip_max_failures, l.password_window, l.password_block)
 }
 
 /// Wrong codes from the authenticator app per user (across logins).
 pub fn totp(state: &AppState) -> Policy {
     let l = &state.settings.limits;
-    Policy {
-        max_failures: l.totp_max_failures,
-        window: l.totp_window.0,
-        block: l.totp_block.0,
-        max_block: l.max_block.0,
-    }
+    doubling(l, l.totp_max_failures, l.totp_window, l.totp_block)
 }
 
 /// Wrong pairing codes per client address (the user is not known before the code is).
 pub fn enroll_per_ip(state: &AppState) -> Policy {
     let l = &state.settings.limits;
-    Policy {
-        max_failures: l.enroll_max_failures,
-        window: l.password_window.0,
-        block: l.password_block.0,
-        max_block: l.max_block.0,
-    }
+    doubling(
+        l,
+        l.enroll_max_failures,
+        l.password_window,
+        l.password_block,
+    )
 }
 
 /// Denials (and wrong numbers) in a row per user: a growing pause in pushes.
 pub fn denials(state: &AppState) -> Policy {
     let l = &state.settings.limits;
+    doubling(l, l.denial_max, l.max_block, l.denial_block)
+}
+
+/// `max_failures` in `window`, then a `block` that doubles with each further failure up to
+/// `[limits] max_block`: the shape of every policy but the fraud cool-down.
+fn doubling(l: &LimitSettings, max_failures: u32, window: Ttl, block: Ttl) -> Policy {
     Policy {
-        max_failures: l.denial_max,
-        window: l.max_block.0,
-        block: l.denial_block.0,
+        max_failures,
+        window: window.0,
+        block: block.0,
         max_block: l.max_block.0,
     }
 }

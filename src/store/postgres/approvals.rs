@@ -1,11 +1,23 @@
-//! Approvals and their one-time companions on PostgreSQL: the pending-approval limit,
-//! decisions, TOTP steps, pairing codes, polls and approval links.
+//! Approvals, their polls and their one-time links on PostgreSQL.
+//!
+//! Twin of `sqlite/approvals.rs`: the same queries in the other dialect, written twice on purpose
+//! so that each file reads whole against its own database. They differ where the databases do: on
+//! PostgreSQL the pending-approval limit locks the user's row first (SQLite's single writer makes
+//! the one statement atomic by itself), ids sort with `COLLATE "C"`, and a key holding NUL is
+//! absent.
+
+use async_trait::async_trait;
 
 use super::{PostgresStore, classify, unstorable};
-use crate::store::{Approval, ApprovalLink, ApprovalSlot, StoreResult};
+use crate::domain::{ApprovalState, Factor};
+use crate::store::{Approval, ApprovalLink, ApprovalSlot, ApprovalStore, StoreResult};
 
-impl PostgresStore {
-    pub(super) async fn create_approval_impl(
+const APPROVAL_COLUMNS: &str = "id, req_hash, user_id, binding_code, state, client_name, ip, \
+     user_agent, created_at, expires_at, decided_at, decided_by, last_polled_at, dpop_jkt, factor";
+
+#[async_trait]
+impl ApprovalStore for PostgresStore {
+    async fn create_approval(
         &self,
         a: &Approval,
         max_pending: u32,
@@ -62,12 +74,51 @@ impl PostgresStore {
         })
     }
 
-    pub(super) async fn decide_approval_impl(
+    async fn approval_by_id(&self, id: &str) -> StoreResult<Option<Approval>> {
+        if unstorable(id) {
+            return Ok(None);
+        }
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    async fn approval_by_req_hash(&self, req_hash: &str) -> StoreResult<Option<Approval>> {
+        if unstorable(req_hash) {
+            return Ok(None);
+        }
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE req_hash = $1"
+        )))
+        .bind(req_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    async fn pending_approvals(&self, user_id: &str, now: i64) -> StoreResult<Vec<Approval>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {APPROVAL_COLUMNS} FROM approvals \
+             WHERE user_id = $1 AND state = 'pending' AND expires_at > $2 \
+             ORDER BY created_at, id COLLATE \"C\""
+        )))
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    async fn decide_approval(
         &self,
         id: &str,
-        state: &str,
+        state: ApprovalState,
         device_id: &str,
-        factor: &str,
+        factor: Factor,
         now: i64,
     ) -> StoreResult<bool> {
         if unstorable(id) {
@@ -79,80 +130,18 @@ impl PostgresStore {
             "UPDATE approvals SET state = $1, decided_at = $2, decided_by = $3, factor = $5 \
              WHERE id = $4 AND state = 'pending' AND expires_at > $2",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(now)
         .bind(device_id)
         .bind(id)
-        .bind(factor)
+        .bind(factor.as_str())
         .execute(&self.pool)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected() == 1)
     }
 
-    pub(super) async fn accept_totp_step_impl(
-        &self,
-        device_id: &str,
-        step: i64,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE devices SET totp_last_step = $1 \
-             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
-        )
-        .bind(step)
-        .bind(device_id)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(super) async fn create_enrollment_impl(
-        &self,
-        code_hash: &str,
-        user_id: &str,
-        now: i64,
-        expires_at: i64,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO enrollments (code_hash, user_id, created_at, expires_at, used_at) \
-             VALUES ($1, $2, $3, $4, NULL)",
-        )
-        .bind(code_hash)
-        .bind(user_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    }
-
-    pub(super) async fn redeem_enrollment_impl(
-        &self,
-        code_hash: &str,
-        now: i64,
-    ) -> StoreResult<Option<String>> {
-        if unstorable(code_hash) {
-            return Ok(None);
-        }
-        sqlx::query_scalar(
-            "UPDATE enrollments SET used_at = $1 \
-             WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
-        )
-        .bind(now)
-        .bind(code_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)
-    }
-
-    pub(super) async fn record_poll_impl(
-        &self,
-        id: &str,
-        now: i64,
-        min_gap_ms: i64,
-    ) -> StoreResult<bool> {
+    async fn record_poll(&self, id: &str, now: i64, min_gap_ms: i64) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE approvals SET last_polled_at = $1 \
              WHERE id = $2 AND (last_polled_at IS NULL OR last_polled_at <= $1 - $3)",
@@ -166,7 +155,7 @@ impl PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(super) async fn create_approval_link_impl(&self, link: &ApprovalLink) -> StoreResult<()> {
+    async fn create_approval_link(&self, link: &ApprovalLink) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO approval_links (link_hash, approval_id, device_id, expires_at, used_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -182,10 +171,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn approval_link_impl(
-        &self,
-        link_hash: &str,
-    ) -> StoreResult<Option<ApprovalLink>> {
+    async fn approval_link(&self, link_hash: &str) -> StoreResult<Option<ApprovalLink>> {
         if unstorable(link_hash) {
             return Ok(None);
         }
@@ -196,11 +182,7 @@ impl PostgresStore {
             .map_err(classify)
     }
 
-    pub(super) async fn use_approval_link_impl(
-        &self,
-        link_hash: &str,
-        now: i64,
-    ) -> StoreResult<bool> {
+    async fn use_approval_link(&self, link_hash: &str, now: i64) -> StoreResult<bool> {
         if unstorable(link_hash) {
             return Ok(false);
         }

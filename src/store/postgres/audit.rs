@@ -1,7 +1,15 @@
-//! The audit feed and resource servers on PostgreSQL.
+//! The audit feed on PostgreSQL.
+//!
+//! Twin of `sqlite/audit.rs`: the same page and prune queries in the other dialect, written twice
+//! on purpose so that each file reads whole against its own database. The append is each database's
+//! own fastest way: SQLite inserts chunks of rows with `?` placeholders and counts the ids back
+//! from the last rowid; PostgreSQL unnests one array per column under an advisory lock. PostgreSQL
+//! also types each optional filter.
+
+use async_trait::async_trait;
 
 use super::{PostgresStore, classify};
-use crate::store::{AuditCursor, AuditEvent, AuditFilter, ResourceServer, StoreResult};
+use crate::store::{AuditCursor, AuditEvent, AuditFilter, AuditStore, StoreResult};
 
 /// The advisory lock every audit batch holds while it inserts (ASCII "nodaudit"). Any fixed
 /// number works as long as nothing else in the database uses it.
@@ -84,8 +92,9 @@ fn storable(text: String) -> String {
     }
 }
 
-impl PostgresStore {
-    pub(super) async fn append_audit_impl(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<i64>> {
+#[async_trait]
+impl AuditStore for PostgresStore {
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<i64>> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
@@ -114,7 +123,7 @@ impl PostgresStore {
         Ok(ids)
     }
 
-    pub(super) async fn audit_page_impl(
+    async fn audit_page(
         &self,
         user_id: &str,
         cursor: AuditCursor,
@@ -161,7 +170,7 @@ impl PostgresStore {
             .map_err(classify)
     }
 
-    pub(super) async fn prune_audit_impl(&self, older_than: i64, batch: u32) -> StoreResult<u64> {
+    async fn prune_audit(&self, older_than: i64, batch: u32) -> StoreResult<u64> {
         // As on SQLite: ids grow with time, so the old events are the lowest ids. Find the
         // first event inside the retention period by walking ids upward and delete a batch
         // below it. The newest event always stays (the identity would not restart anyway, but
@@ -179,34 +188,5 @@ impl PostgresStore {
         .await
         .map_err(classify)?;
         Ok(done.rows_affected())
-    }
-
-    pub(super) async fn create_resource_server_impl(&self, rs: &ResourceServer) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO resource_servers (name, secret_hash, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(&rs.name)
-        .bind(&rs.secret_hash)
-        .bind(rs.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    }
-
-    pub(super) async fn list_resource_servers_impl(&self) -> StoreResult<Vec<ResourceServer>> {
-        sqlx::query_as("SELECT * FROM resource_servers ORDER BY name COLLATE \"C\"")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(classify)
-    }
-
-    pub(super) async fn delete_resource_server_impl(&self, name: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM resource_servers WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
-        Ok(done.rows_affected() == 1)
     }
 }

@@ -1,12 +1,19 @@
-//! Attempt limits on PostgreSQL. Writers run concurrently at READ COMMITTED; an
-//! `INSERT … ON CONFLICT DO UPDATE` locks the row it updates, and a second one waits and then
-//! works on the row as the first left it, so a single upsert counts and decides atomically
-//! across every instance.
+//! Attempt limits on PostgreSQL. Writers run concurrently at READ COMMITTED; an `INSERT … ON
+//! CONFLICT DO UPDATE` locks the row it updates, and a second one waits and then works on the row
+//! as the first left it, so a single upsert counts and decides atomically across every instance.
+//!
+//! Twin of `sqlite/limits.rs`: the same queries in the other dialect, written twice on purpose so
+//! that each file reads whole against its own database. They differ where the databases do:
+//! PostgreSQL names the old row (`AS c`) and takes a failure's count from the upsert's `RETURNING`,
+//! says `LEAST`/`GREATEST` for `MIN`/`MAX` and casts the shift, re-checks a prune against counters
+//! renewed meanwhile, and stores a NUL in a key as U+FFFD.
 
 use std::borrow::Cow;
 
+use async_trait::async_trait;
+
 use super::{PostgresStore, classify, unstorable};
-use crate::store::{LimitAttempt, LimitCounter, LimitRule, StoreResult};
+use crate::store::{LimitAttempt, LimitCounter, LimitRule, LimitStore, StoreResult};
 
 /// A limit key as stored: keys embed request text (an address, a user id), which may hold a
 /// NUL. Counting must go on for such a key (it is a guess like any other), so NUL becomes
@@ -19,8 +26,9 @@ fn limit_key(key: &str) -> Cow<'_, str> {
     }
 }
 
-impl PostgresStore {
-    pub(super) async fn limit_state_impl(&self, key: &str) -> StoreResult<Option<LimitCounter>> {
+#[async_trait]
+impl LimitStore for PostgresStore {
+    async fn limit_state(&self, key: &str) -> StoreResult<Option<LimitCounter>> {
         let counter: Option<LimitCounter> =
             sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
                 .bind(limit_key(key))
@@ -33,7 +41,7 @@ impl PostgresStore {
         }))
     }
 
-    pub(super) async fn limit_failure_impl(
+    async fn limit_failure(
         &self,
         key: &str,
         now: i64,
@@ -72,7 +80,7 @@ impl PostgresStore {
         Ok(counter)
     }
 
-    pub(super) async fn limit_reset_impl(&self, key: &str) -> StoreResult<()> {
+    async fn limit_reset(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM limit_counters WHERE key = $1")
             .bind(limit_key(key))
             .execute(&self.pool)
@@ -81,7 +89,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn limit_attempt_impl(
+    async fn limit_attempt(
         &self,
         key: &str,
         now: i64,
@@ -120,7 +128,7 @@ impl PostgresStore {
             }),
             None => {
                 let until = self
-                    .limit_state_impl(key)
+                    .limit_state(key)
                     .await?
                     .and_then(|c| c.blocked_until)
                     .unwrap_or(now);
@@ -129,7 +137,7 @@ impl PostgresStore {
         }
     }
 
-    pub(super) async fn limit_refund_impl(
+    async fn limit_refund(
         &self,
         key: &str,
         max_failures: i64,
@@ -150,12 +158,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn prune_limits_impl(
-        &self,
-        window_started_by: i64,
-        now: i64,
-        batch: u32,
-    ) -> StoreResult<u64> {
+    async fn prune_limits(&self, window_started_by: i64, now: i64, batch: u32) -> StoreResult<u64> {
         // The conditions stand in the outer WHERE too: a counter an attempt renewed while this
         // waited for its lock is re-checked there, and kept.
         let done = sqlx::query(

@@ -1,10 +1,18 @@
-//! Sessions and refresh-token families on PostgreSQL.
+//! Sessions on PostgreSQL.
+//!
+//! Twin of `sqlite/sessions.rs`: the same queries in the other dialect, written twice on purpose so
+//! that each file reads whole against its own database. They differ where the databases do:
+//! PostgreSQL sorts ids with `COLLATE "C"` and answers a session id holding NUL as unknown.
 
-use super::{PostgresStore, classify};
-use crate::store::{RefreshOutcome, RefreshToken, Session, SessionSummary, StoreResult};
+use async_trait::async_trait;
 
-impl PostgresStore {
-    pub(super) async fn redeem_approval_impl(
+use super::{PostgresStore, classify, unstorable};
+use crate::domain::RevokedBy;
+use crate::store::{RefreshToken, Session, SessionStore, SessionSummary, StoreResult};
+
+#[async_trait]
+impl SessionStore for PostgresStore {
+    async fn redeem_approval(
         &self,
         approval_id: &str,
         approved_since: i64,
@@ -43,7 +51,7 @@ impl PostgresStore {
         .bind(s.created_at)
         .bind(s.expires_at)
         .bind(s.revoked_at)
-        .bind(&s.revoked_by)
+        .bind(s.revoked_by.as_ref().map(RevokedBy::as_str))
         .bind(&s.dpop_jkt)
         .execute(&mut *tx)
         .await
@@ -63,18 +71,27 @@ impl PostgresStore {
         Ok(true)
     }
 
-    pub(super) async fn revoke_session_impl(
-        &self,
-        sid: &str,
-        now: i64,
-        by: &str,
-    ) -> StoreResult<bool> {
+    async fn session_by_id(&self, id: &str) -> StoreResult<Option<Session>> {
+        if unstorable(id) {
+            return Ok(None);
+        }
+        sqlx::query_as("SELECT * FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn revoke_session(&self, sid: &str, now: i64, by: &RevokedBy) -> StoreResult<bool> {
+        if unstorable(sid) {
+            return Ok(false);
+        }
         let done = sqlx::query(
             "UPDATE sessions SET revoked_at = $1, revoked_by = $2 \
              WHERE id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
-        .bind(by)
+        .bind(by.as_str())
         .bind(sid)
         .execute(&self.pool)
         .await
@@ -82,29 +99,25 @@ impl PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(super) async fn revoke_user_sessions_impl(
+    async fn revoke_user_sessions(
         &self,
         user_id: &str,
         now: i64,
-        by: &str,
+        by: &RevokedBy,
     ) -> StoreResult<Vec<String>> {
         sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = $1, revoked_by = $2 \
              WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
         )
         .bind(now)
-        .bind(by)
+        .bind(by.as_str())
         .bind(user_id)
         .fetch_all(&self.pool)
         .await
         .map_err(classify)
     }
 
-    pub(super) async fn active_sessions_impl(
-        &self,
-        user_id: &str,
-        now: i64,
-    ) -> StoreResult<Vec<SessionSummary>> {
+    async fn active_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionSummary>> {
         // COUNT(*) is a BIGINT in PostgreSQL: it decodes into `use_count: i64` as is.
         sqlx::query_as(
             "SELECT s.id, s.client_name, s.ip, s.user_agent, s.created_at, s.expires_at, \
@@ -123,7 +136,7 @@ impl PostgresStore {
         .map_err(classify)
     }
 
-    pub(super) async fn revoked_since_impl(&self, since: i64) -> StoreResult<Vec<(String, i64)>> {
+    async fn revoked_since(&self, since: i64) -> StoreResult<Vec<(String, i64)>> {
         sqlx::query_as("SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1")
             .bind(since)
             .fetch_all(&self.pool)
@@ -131,138 +144,13 @@ impl PostgresStore {
             .map_err(classify)
     }
 
-    pub(super) async fn rotate_refresh_impl(
-        &self,
-        presented_hash: &str,
-        replacement: &RefreshToken,
-        dpop_jkt: Option<&str>,
-        now: i64,
-    ) -> StoreResult<RefreshOutcome> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        // Spend first: the row lock orders two presentations of one token (on any instance);
-        // the second waits, re-checks `rotated_at IS NULL`, and is treated as reuse.
-        let spent = sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
-        )
-        .bind(now)
-        .bind(presented_hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?
-        .rows_affected()
-            == 1;
-        let session: Option<Session> = sqlx::query_as(
-            "SELECT s.* FROM sessions s JOIN refresh_tokens r ON r.session_id = s.id \
-             WHERE r.token_hash = $1",
-        )
-        .bind(presented_hash)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(classify)?;
-        let Some(session) = session else {
-            tx.rollback().await.map_err(classify)?;
-            return Ok(RefreshOutcome::Invalid);
-        };
-        if !spent {
-            // Already rotated: someone holds a copy. End the whole session.
-            sqlx::query(
-                "UPDATE sessions SET revoked_at = $1, revoked_by = 'refresh_reuse' \
-                 WHERE id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(&session.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-            tx.commit().await.map_err(classify)?;
-            return Ok(RefreshOutcome::Reused(session));
-        }
-        if session.revoked_at.is_some() || session.expires_at <= now {
-            tx.rollback().await.map_err(classify)?;
-            return Ok(RefreshOutcome::Invalid);
-        }
-        // A disabled user gets nothing, and the spend is undone: checked before rotating, so
-        // the client's next attempt is not mistaken for reuse.
-        let disabled: Option<i64> = sqlx::query_scalar("SELECT disabled FROM users WHERE id = $1")
-            .bind(&session.user_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(classify)?;
-        if disabled != Some(0) {
-            tx.rollback().await.map_err(classify)?;
-            return Ok(RefreshOutcome::Disabled);
-        }
-        // A live token of a bound session without its key's proof: undo the spend, change
-        // nothing. (A rotated token was handled above: reuse ends the session whoever shows it.)
-        let mut session = session;
-        match (session.dpop_jkt.as_deref(), dpop_jkt) {
-            (Some(bound), presented) if presented != Some(bound) => {
-                tx.rollback().await.map_err(classify)?;
-                return Ok(RefreshOutcome::WrongKey);
-            }
-            (None, Some(presented)) => {
-                sqlx::query("UPDATE sessions SET dpop_jkt = $1 WHERE id = $2 AND dpop_jkt IS NULL")
-                    .bind(presented)
-                    .bind(&session.id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(classify)?;
-                session.dpop_jkt = Some(presented.to_owned());
-            }
-            _ => {}
-        }
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, created_at, rotated_at) \
-             VALUES ($1, $2, $3, NULL)",
-        )
-        .bind(&replacement.token_hash)
-        .bind(&session.id) // the family continues in the presented token's session
-        .bind(replacement.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-        tx.commit().await.map_err(classify)?;
-        Ok(RefreshOutcome::Rotated(session))
-    }
-
-    pub(super) async fn live_sessions_impl(
-        &self,
-        now: i64,
-    ) -> StoreResult<Vec<(String, String, i64)>> {
+    async fn live_sessions(&self, now: i64) -> StoreResult<Vec<(String, String, i64)>> {
         sqlx::query_as(
             "SELECT id, user_id, expires_at FROM sessions \
              WHERE revoked_at IS NULL AND expires_at > $1",
         )
         .bind(now)
         .fetch_all(&self.pool)
-        .await
-        .map_err(classify)
-    }
-
-    pub(super) async fn refresh_token_impl(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<RefreshToken>> {
-        sqlx::query_as(
-            "SELECT token_hash, session_id, created_at, rotated_at FROM refresh_tokens \
-             WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)
-    }
-
-    pub(super) async fn session_of_refresh_impl(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<Session>> {
-        sqlx::query_as(
-            "SELECT s.* FROM sessions s JOIN refresh_tokens r ON r.session_id = s.id \
-             WHERE r.token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
         .await
         .map_err(classify)
     }

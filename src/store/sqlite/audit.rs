@@ -1,7 +1,15 @@
-//! The audit feed and resource servers on SQLite.
+//! The audit feed on SQLite.
+//!
+//! Twin of `postgres/audit.rs`: the same page and prune queries in the other dialect, written twice
+//! on purpose so that each file reads whole against its own database. The append is each database's
+//! own fastest way: SQLite inserts chunks of rows with `?` placeholders and counts the ids back
+//! from the last rowid; PostgreSQL unnests one array per column under an advisory lock. PostgreSQL
+//! also types each optional filter.
+
+use async_trait::async_trait;
 
 use super::{SqliteStore, classify};
-use crate::store::{AuditCursor, AuditEvent, AuditFilter, ResourceServer, StoreResult};
+use crate::store::{AuditCursor, AuditEvent, AuditFilter, AuditStore, StoreResult};
 
 /// Rows per INSERT statement: 13 columns × 500 stays far below SQLite's 32 766 variables.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -9,8 +17,9 @@ const ROWS_PER_STATEMENT: usize = 500;
 const AUDIT_INSERT: &str = "INSERT INTO audit_events (user_id, at, kind, sid, jti, device_id, \
      ip, user_agent, method, host, path, resource_server, detail) VALUES ";
 
-impl SqliteStore {
-    pub(super) async fn append_audit_impl(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<i64>> {
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<Vec<i64>> {
         if events.is_empty() {
             // `INSERT … VALUES` without a row is a syntax error.
             return Ok(Vec::new());
@@ -32,7 +41,7 @@ impl SqliteStore {
         Ok(ids)
     }
 
-    pub(super) async fn audit_page_impl(
+    async fn audit_page(
         &self,
         user_id: &str,
         cursor: AuditCursor,
@@ -75,7 +84,7 @@ impl SqliteStore {
             .map_err(classify)
     }
 
-    pub(super) async fn prune_audit_impl(&self, older_than: i64, batch: u32) -> StoreResult<u64> {
+    async fn prune_audit(&self, older_than: i64, batch: u32) -> StoreResult<u64> {
         // Ids grow with time, so the old events are the lowest ids: find the first event inside
         // the retention period by walking ids upward (it stops at the first young one), and
         // delete a batch below it. The newest event always stays, so ids never restart.
@@ -92,35 +101,6 @@ impl SqliteStore {
         .await
         .map_err(classify)?;
         Ok(done.rows_affected())
-    }
-
-    pub(super) async fn create_resource_server_impl(&self, rs: &ResourceServer) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO resource_servers (name, secret_hash, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(&rs.name)
-        .bind(&rs.secret_hash)
-        .bind(rs.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    }
-
-    pub(super) async fn list_resource_servers_impl(&self) -> StoreResult<Vec<ResourceServer>> {
-        sqlx::query_as("SELECT * FROM resource_servers ORDER BY name")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(classify)
-    }
-
-    pub(super) async fn delete_resource_server_impl(&self, name: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM resource_servers WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
-        Ok(done.rows_affected() == 1)
     }
 }
 

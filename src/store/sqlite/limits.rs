@@ -1,11 +1,20 @@
-//! Attempt limits on SQLite: counters keyed by `pwd-user:…`, `totp:…`, `pwd-ip:…` and the like.
+//! Attempt limits on SQLite. Counters are keyed by `pwd-user:…`, `totp:…`, `pwd-ip:…` and the like.
 //! SQLite runs one writer at a time, so each single statement below is atomic on its own.
+//!
+//! Twin of `postgres/limits.rs`: the same queries in the other dialect, written twice on purpose so
+//! that each file reads whole against its own database. They differ where the databases do:
+//! PostgreSQL names the old row (`AS c`) and takes a failure's count from the upsert's `RETURNING`,
+//! says `LEAST`/`GREATEST` for `MIN`/`MAX` and casts the shift, re-checks a prune against counters
+//! renewed meanwhile, and stores a NUL in a key as U+FFFD.
+
+use async_trait::async_trait;
 
 use super::{SqliteStore, classify};
-use crate::store::{LimitAttempt, LimitCounter, LimitRule, StoreResult};
+use crate::store::{LimitAttempt, LimitCounter, LimitRule, LimitStore, StoreResult};
 
-impl SqliteStore {
-    pub(super) async fn limit_state_impl(&self, key: &str) -> StoreResult<Option<LimitCounter>> {
+#[async_trait]
+impl LimitStore for SqliteStore {
+    async fn limit_state(&self, key: &str) -> StoreResult<Option<LimitCounter>> {
         sqlx::query_as("SELECT * FROM limit_counters WHERE key = $1")
             .bind(key)
             .fetch_optional(&self.pool)
@@ -13,7 +22,7 @@ impl SqliteStore {
             .map_err(classify)
     }
 
-    pub(super) async fn limit_failure_impl(
+    async fn limit_failure(
         &self,
         key: &str,
         now: i64,
@@ -54,7 +63,7 @@ impl SqliteStore {
         Ok(counter)
     }
 
-    pub(super) async fn limit_reset_impl(&self, key: &str) -> StoreResult<()> {
+    async fn limit_reset(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM limit_counters WHERE key = $1")
             .bind(key)
             .execute(&self.pool)
@@ -63,7 +72,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn limit_attempt_impl(
+    async fn limit_attempt(
         &self,
         key: &str,
         now: i64,
@@ -102,7 +111,7 @@ impl SqliteStore {
             }),
             None => {
                 let until = self
-                    .limit_state_impl(key)
+                    .limit_state(key)
                     .await?
                     .and_then(|c| c.blocked_until)
                     .unwrap_or(now);
@@ -111,7 +120,7 @@ impl SqliteStore {
         }
     }
 
-    pub(super) async fn limit_refund_impl(
+    async fn limit_refund(
         &self,
         key: &str,
         max_failures: i64,
@@ -132,12 +141,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn prune_limits_impl(
-        &self,
-        window_started_by: i64,
-        now: i64,
-        batch: u32,
-    ) -> StoreResult<u64> {
+    async fn prune_limits(&self, window_started_by: i64, now: i64, batch: u32) -> StoreResult<u64> {
         let done = sqlx::query(
             "DELETE FROM limit_counters WHERE key IN \
              (SELECT key FROM limit_counters WHERE window_start <= $1 \

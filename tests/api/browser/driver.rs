@@ -11,6 +11,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+use crate::helpers::{PASSWORD, TestApp};
+
 /// The longest any explicit wait in a browser test polls before failing.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -219,4 +221,18 @@ pub async fn assert_no_script_ran(browser: &Client) {
         .await
         .unwrap();
     assert_eq!(marker, json!("undefined"), "window.__xss was set");
+}
+
+/// Signs in on `app`'s `/login` page as `username` with the suite's password; the number the
+/// waiting page then shows, for the phone to approve with.
+pub async fn log_in_on_the_web(browser: &Client, app: &TestApp, username: &str) -> String {
+    browser.goto(&app.url("/login")).await.unwrap();
+    fill(browser, "input[name=username]", username).await;
+    fill(browser, "input[name=password]", PASSWORD).await;
+    click(browser, "form button[type=submit]").await;
+    wait_for(browser, "#binding-code")
+        .await
+        .text()
+        .await
+        .unwrap()
 }

@@ -3,9 +3,9 @@
 //! session there makes the next `/v1/verify` with its token 401. Screenshots of `/approve` at
 //! 360×740 and `/activity` at 1280×800 along the way.
 
-use super::driver::{Driver, body_text, click, fill, wait_for, wait_for_none};
+use super::driver::{Driver, body_text, click, fill, log_in_on_the_web, wait_for, wait_for_none};
 use super::screenshots::{capture, set_viewport};
-use crate::helpers::{PASSWORD, spawn_app};
+use crate::helpers::{access, spawn_app};
 
 #[tokio::test]
 async fn a_web_sign_in_approved_in_a_second_browser_continues_to_activity_where_revoke_works() {
@@ -16,30 +16,19 @@ async fn a_web_sign_in_approved_in_a_second_browser_continues_to_activity_where_
     let phone = app.user_with_phone("alice").await;
     // An app signed in through the API, whose token is used once: it shows on /activity.
     let api_tokens = app.sign_in(&phone).await;
-    let api_token = api_tokens["access_token"].as_str().unwrap().to_owned();
+    let api_token = access(&api_tokens);
     assert_eq!(app.verify(&api_token).await.status(), 200);
 
     let computer = driver.browser(false).await;
     let handset = driver.browser(true).await;
 
-    computer.goto(&app.url("/login")).await.unwrap();
-    fill(&computer, "input[name=username]", "alice").await;
-    fill(&computer, "input[name=password]", PASSWORD).await;
-    click(&computer, "form button[type=submit]").await;
-    let number = wait_for(&computer, "#binding-code")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let number = log_in_on_the_web(&computer, &app, "alice").await;
     assert_eq!(number.len(), 2, "the login screen shows a two-digit number");
     set_viewport(&computer, 1280, 800).await;
     capture(&computer, "login-wait.png", 1280, 800).await;
 
-    let note = app.next_notification("alice").await;
-    let path = note
-        .approve_url
-        .trim_start_matches(app.state.settings.server.public_url.as_str());
-    handset.goto(&app.url(path)).await.unwrap();
+    let path = app.approval_path("alice").await;
+    handset.goto(&app.url(&path)).await.unwrap();
     wait_for(&handset, "input[name=binding_code]").await;
     assert!(body_text(&handset).await.contains("nod web"));
     capture(&handset, "approve.png", 360, 740).await;
@@ -89,24 +78,7 @@ async fn a_web_sign_in_approved_in_a_second_browser_continues_to_activity_where_
     set_viewport(&computer, 1280, 800).await;
     capture(&computer, "activity.png", 1280, 800).await;
 
-    let now = app.state.clock.now_ms();
-    let alice = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap();
-    let api_sid = app
-        .state
-        .store
-        .active_sessions(&alice.id, now)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.client_name == "test suite")
-        .unwrap()
-        .id;
+    let api_sid = app.live_session("alice", "test suite").await;
     let card = format!("li.card[data-sid=\"{api_sid}\"]");
     click(&computer, &format!("{card} button")).await;
     wait_for_none(&computer, &card).await;

@@ -1,11 +1,11 @@
 //! Acceptance 2: a login whose client sent `<script>alert(1)</script>` as its user agent
 //! shows that text, literally, on `/approve`, `/phone` and `/activity`, and no script runs.
 
-use nod::domain::Username;
-use nod::flows::enroll::create_link;
 use serde_json::{Value, json};
 
-use super::driver::{Driver, assert_no_script_ran, body_text, click, fill, wait_for};
+use super::driver::{
+    Driver, assert_no_script_ran, body_text, click, fill, log_in_on_the_web, wait_for,
+};
 use super::screenshots::capture;
 use crate::helpers::{PASSWORD, spawn_app};
 
@@ -23,10 +23,7 @@ async fn a_hostile_user_agent_is_shown_as_text_and_never_runs() {
     let computer = driver.browser(false).await;
 
     // The handset pairs itself in the browser, so it holds a device cookie for /phone.
-    let code = create_link(&app.state, &Username::parse("mallory").unwrap())
-        .await
-        .unwrap()
-        .code;
+    let code = app.pairing_code("mallory").await;
     handset
         .goto(&app.url(&format!("/enroll/{code}")))
         .await
@@ -45,12 +42,9 @@ async fn a_hostile_user_agent_is_shown_as_text_and_never_runs() {
         .unwrap();
     assert_eq!(login.status(), 202);
     let login: Value = login.json().await.unwrap();
-    let note = app.next_notification("mallory").await;
-    let path = note
-        .approve_url
-        .trim_start_matches(app.state.settings.server.public_url.as_str());
+    let path = app.approval_path("mallory").await;
 
-    handset.goto(&app.url(path)).await.unwrap();
+    handset.goto(&app.url(&path)).await.unwrap();
     wait_for(&handset, "input[name=binding_code]").await;
     let page = body_text(&handset).await;
     assert!(
@@ -81,15 +75,7 @@ async fn a_hostile_user_agent_is_shown_as_text_and_never_runs() {
     capture(&handset, "phone.png", 360, 740).await;
 
     // A web sign-in, approved from the phone's home this time.
-    computer.goto(&app.url("/login")).await.unwrap();
-    fill(&computer, "input[name=username]", "mallory").await;
-    fill(&computer, "input[name=password]", PASSWORD).await;
-    click(&computer, "form button[type=submit]").await;
-    let number = wait_for(&computer, "#binding-code")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let number = log_in_on_the_web(&computer, &app, "mallory").await;
     handset.goto(&app.url("/phone")).await.unwrap();
     wait_for(&handset, "div.pending-card input[name=binding_code]").await;
     fill(

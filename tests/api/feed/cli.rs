@@ -1,11 +1,9 @@
 //! `nod audit`, run as an operator would, against the database of a running app.
 
-use std::process::Command;
-
 use serde_json::Value;
 
 use super::feed_with_at_least;
-use crate::helpers::spawn_app;
+use crate::helpers::{Operator, spawn_app};
 
 #[tokio::test]
 async fn nod_audit_prints_a_users_events_oldest_first_as_json_lines() {
@@ -13,28 +11,8 @@ async fn nod_audit_prints_a_users_events_oldest_first_as_json_lines() {
     let phone = app.user_with_phone("alice").await;
     app.sign_in(&phone).await;
     feed_with_at_least(&app, &phone, 4).await;
-    let config = tempfile::NamedTempFile::new().unwrap();
-    let settings = &app.state.settings;
-    std::fs::write(
-        config.path(),
-        format!(
-            "[server]\ndata_dir = {:?}\n[database]\nurl = {:?}\n",
-            settings.server.data_dir.display().to_string(),
-            settings.database.url.expose(),
-        ),
-    )
-    .unwrap();
-
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_nod"))
-            .args(args)
-            .arg("--config")
-            .arg(config.path())
-            .env_remove("NOD_CONFIG")
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap()
-    };
+    let operator = Operator::of(&app);
+    let run = |args: &[&str]| operator.output(args, None);
     let json = run(&["audit", "alice", "--json"]);
     let text = run(&["audit", "alice", "--limit", "1"]);
     let unknown = run(&["audit", "nobody"]);

@@ -1,8 +1,7 @@
-//! The phone's feed and sessions: pages, cursors, the live stream, revocation, `nod audit`.
+//! The feed: the phone's pages and cursors, its live stream, `nod audit`.
 
 mod cli;
 mod pages;
-mod sessions;
 pub(crate) mod stream;
 
 use std::time::Duration;
@@ -16,12 +15,7 @@ use crate::helpers::{Phone, TestApp};
 
 /// `GET /v1/device/feed?{query}` as `phone`.
 pub async fn get_feed(app: &TestApp, phone: &Phone, query: &str) -> Response {
-    app.client
-        .get(app.url(&format!("/v1/device/feed?{query}")))
-        .bearer_auth(&phone.secret)
-        .send()
-        .await
-        .expect("feed request")
+    app.phone_get(phone, &format!("feed?{query}")).await
 }
 
 /// A feed page that must succeed.
@@ -47,17 +41,6 @@ pub async fn feed_with_at_least(app: &TestApp, phone: &Phone, count: usize) -> V
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the feed never held {count} events");
-}
-
-/// The user id behind a username.
-pub async fn user_id(app: &TestApp, username: &str) -> String {
-    app.state
-        .store
-        .user_by_name(username)
-        .await
-        .expect("store")
-        .expect("user")
-        .id
 }
 
 /// Records a `token_used` event for `user_id` and waits for its commit.

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use super::{events, feed_page, feed_with_at_least, get_feed, record_use, user_id};
+use super::{events, feed_page, feed_with_at_least, get_feed, record_use};
 use crate::helpers::{error_code, spawn_app};
 
 #[tokio::test]
@@ -36,7 +36,7 @@ async fn the_feed_lists_a_logins_events_newest_first_for_its_owner() {
 async fn paging_with_next_returns_every_event_exactly_once_while_new_ones_arrive() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let alice = user_id(&app, "alice").await;
+    let alice = app.user_id("alice").await;
     for i in 0..25 {
         record_use(&app, &alice, &format!("/old/{i}")).await;
     }
@@ -65,7 +65,7 @@ async fn paging_with_next_returns_every_event_exactly_once_while_new_ones_arrive
 async fn the_last_page_says_next_null() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let alice = user_id(&app, "alice").await;
+    let alice = app.user_id("alice").await;
     for _ in 0..4 {
         record_use(&app, &alice, "/x").await;
     }
@@ -84,7 +84,7 @@ async fn a_tampered_forged_or_foreign_cursor_is_not_found() {
     let alices_phone = app.user_with_phone("alice").await;
     let bobs_phone = app.user_with_phone("bob").await;
     for name in ["alice", "bob"] {
-        let id = user_id(&app, name).await;
+        let id = app.user_id(name).await;
         for _ in 0..3 {
             record_use(&app, &id, "/x").await;
         }

@@ -7,7 +7,7 @@ use nod::clock::Clock;
 use reqwest::Response;
 use serde_json::Value;
 
-use super::{record_use, user_id};
+use super::record_use;
 use crate::helpers::{Phone, TestApp, error_code, spawn_app};
 
 /// One received event.
@@ -109,7 +109,7 @@ const SOON: Duration = Duration::from_secs(2);
 async fn a_recorded_event_arrives_on_the_stream_with_its_id_and_kind() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let alice = user_id(&app, "alice").await;
+    let alice = app.user_id("alice").await;
     let mut stream = Stream::connect(&app, &phone, "", None).await;
 
     record_use(&app, &alice, "/live").await;
@@ -124,7 +124,7 @@ async fn a_recorded_event_arrives_on_the_stream_with_its_id_and_kind() {
 async fn reconnecting_with_last_event_id_replays_the_missed_events_then_goes_on_live() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let alice = user_id(&app, "alice").await;
+    let alice = app.user_id("alice").await;
     let mut first = Stream::connect(&app, &phone, "", None).await;
     record_use(&app, &alice, "/1").await;
     let seen = first.next(SOON).await.unwrap();
@@ -152,7 +152,7 @@ async fn reconnecting_with_last_event_id_replays_the_missed_events_then_goes_on_
 async fn a_catch_up_longer_than_one_store_page_arrives_whole_and_in_order() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let alice = user_id(&app, "alice").await;
+    let alice = app.user_id("alice").await;
     for i in 0..230 {
         record_use(&app, &alice, &format!("/{i}")).await;
     }
@@ -169,7 +169,7 @@ async fn another_users_events_never_appear_on_the_stream() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
     app.user_with_phone("bob").await;
-    let (alice, bob) = (user_id(&app, "alice").await, user_id(&app, "bob").await);
+    let (alice, bob) = (app.user_id("alice").await, app.user_id("bob").await);
     let mut stream = Stream::connect(&app, &phone, "", Some(0)).await;
 
     record_use(&app, &bob, "/bob").await;
@@ -182,7 +182,7 @@ async fn another_users_events_never_appear_on_the_stream() {
 async fn a_kind_filter_applies_to_the_stream() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let alice = user_id(&app, "alice").await;
+    let alice = app.user_id("alice").await;
     let mut stream = Stream::connect(&app, &phone, "kind=approved", None).await;
 
     record_use(&app, &alice, "/ignored").await;

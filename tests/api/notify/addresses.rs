@@ -36,10 +36,7 @@ async fn enroll(app: &TestApp, code: &str, notify: Value) -> reqwest::Response {
 async fn enrolling_with_a_webhook_to_an_internal_address_is_refused_without_spending_the_code() {
     let app = guarded_app().await;
     app.add_user("alice").await;
-    let code = nod::flows::enroll::create_link(&app.state, &Username::parse("alice").unwrap())
-        .await
-        .unwrap()
-        .code;
+    let code = app.pairing_code("alice").await;
 
     for address in [
         "http://169.254.169.254/latest/meta-data",
@@ -95,13 +92,7 @@ async fn the_operators_cli_path_applies_the_same_rule() {
 /// A device whose webhook address passed pairing but leads inside at send time (a name
 /// rebound to 127.0.0.1, or a row written before the rule): stored without the pairing check.
 async fn device_with_webhook_unchecked(app: &TestApp, address: &str) {
-    let user = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     provision::add_device_for(&app.state, &user, "phone", &webhook(address))
         .await
         .unwrap();
@@ -159,8 +150,7 @@ async fn a_webhook_redirect_is_not_followed() {
         s.notify.webhook.secret = nod::config::Secret::new("whsec_guard");
     })
     .await;
-    app.add_user("alice").await;
-    app.add_phone_with("alice", &[&format!("webhook={}/hook", receiver.uri())])
+    app.user_with_phone_on("alice", &[&format!("webhook={}/hook", receiver.uri())])
         .await;
 
     app.start_login("alice").await;

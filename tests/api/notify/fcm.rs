@@ -16,8 +16,7 @@ use tempfile::TempDir;
 use wiremock::matchers::{body_string_contains, header as has_header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use super::{approve_prefix, header};
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, approve_prefix, header, spawn_app_with};
 
 const PROJECT: &str = "demo-project";
 const CLIENT_EMAIL: &str = "nod-sender@demo-project.iam.gserviceaccount.com";
@@ -134,8 +133,7 @@ async fn fcm_fetches_one_oauth_token_reuses_it_and_refreshes_it_near_expiry() {
         .await;
     let app = google.app().await;
     for user in ["alice", "bob", "carol"] {
-        app.add_user(user).await;
-        app.add_phone_with(user, &[&format!("fcm=registration-token-of-{user}")])
+        app.user_with_phone_on(user, &[&format!("fcm=registration-token-of-{user}")])
             .await;
     }
 
@@ -208,8 +206,7 @@ async fn an_unregistered_fcm_token_fails_permanently_as_a_stale_push_target_and_
         .mount(&google.server)
         .await;
     let app = google.app().await;
-    app.add_user("alice").await;
-    app.add_phone_with("alice", &["fcm=an-uninstalled-app", "mock"])
+    app.user_with_phone_on("alice", &["fcm=an-uninstalled-app", "mock"])
         .await;
     app.start_login("alice").await;
 

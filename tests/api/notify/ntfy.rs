@@ -3,8 +3,18 @@
 use wiremock::matchers::{header as has_header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::{approve_prefix, header};
-use crate::helpers::spawn_app_with;
+use crate::helpers::{TestApp, approve_prefix, header, spawn_app_with};
+
+/// An app with ntfy enabled against the fake `ntfy` and its access token.
+async fn app_for(ntfy: &MockServer) -> TestApp {
+    let base = ntfy.uri();
+    spawn_app_with(|s| {
+        s.notify.ntfy.enabled = true;
+        s.notify.ntfy.base_url = base;
+        s.notify.ntfy.token = nod::config::Secret::new("tk_secret_access");
+    })
+    .await
+}
 
 #[tokio::test]
 async fn ntfy_publishes_to_the_topic_with_title_priority_and_approve_deny_buttons() {
@@ -21,15 +31,9 @@ async fn ntfy_publishes_to_the_topic_with_title_priority_and_approve_deny_button
         .expect(1)
         .mount(&ntfy)
         .await;
-    let base = ntfy.uri();
-    let app = spawn_app_with(|s| {
-        s.notify.ntfy.enabled = true;
-        s.notify.ntfy.base_url = base;
-        s.notify.ntfy.token = nod::config::Secret::new("tk_secret_access");
-    })
-    .await;
-    app.add_user("alice").await;
-    app.add_phone_with("alice", &["ntfy=nod-alice_42"]).await;
+    let app = app_for(&ntfy).await;
+    app.user_with_phone_on("alice", &["ntfy=nod-alice_42"])
+        .await;
     app.start_login("alice").await;
 
     let attempts = app.delivery_attempts("alice", 1).await;
@@ -59,15 +63,9 @@ async fn an_ntfy_refusal_is_permanent_and_never_shows_the_token() {
         .expect(1)
         .mount(&ntfy)
         .await;
-    let base = ntfy.uri();
-    let app = spawn_app_with(|s| {
-        s.notify.ntfy.enabled = true;
-        s.notify.ntfy.base_url = base;
-        s.notify.ntfy.token = nod::config::Secret::new("tk_secret_access");
-    })
-    .await;
-    app.add_user("alice").await;
-    app.add_phone_with("alice", &["ntfy=topic", "mock"]).await;
+    let app = app_for(&ntfy).await;
+    app.user_with_phone_on("alice", &["ntfy=topic", "mock"])
+        .await;
     app.start_login("alice").await;
     app.next_notification("alice").await;
 

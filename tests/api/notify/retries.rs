@@ -7,8 +7,7 @@ use nod::config::{Secret, Ttl};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::approve_prefix;
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, approve_prefix, spawn_app_with};
 
 async fn app_with_webhook(retries: u32) -> TestApp {
     spawn_app_with(|s| {

@@ -6,22 +6,27 @@ use std::collections::HashMap;
 use wiremock::matchers::{basic_auth, header as has_header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::approve_prefix;
-use crate::helpers::spawn_app_with;
+use crate::helpers::{TestApp, approve_prefix, spawn_app_with};
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "twilio_auth_token_secret";
 
-async fn app_for(twilio: &MockServer) -> crate::helpers::TestApp {
+/// An app with Twilio enabled against the fake `twilio`, where alice, whose phone is reached
+/// by SMS, has just started a login.
+async fn login_texted_through(twilio: &MockServer) -> TestApp {
     let base = twilio.uri();
-    spawn_app_with(|s| {
+    let app = spawn_app_with(|s| {
         s.notify.twilio.enabled = true;
         s.notify.twilio.base_url = base;
         s.notify.twilio.account_sid = SID.into();
         s.notify.twilio.auth_token = nod::config::Secret::new(TOKEN);
         s.notify.twilio.from = "+15550001111".into();
     })
-    .await
+    .await;
+    app.user_with_phone_on("alice", &["twilio=+15551234567"])
+        .await;
+    app.start_login("alice").await;
+    app
 }
 
 #[tokio::test]
@@ -41,10 +46,7 @@ async fn twilio_sends_one_segment_sms_with_the_link_by_form_post_and_basic_auth(
         .expect(1)
         .mount(&twilio)
         .await;
-    let app = app_for(&twilio).await;
-    app.add_user("alice").await;
-    app.add_phone_with("alice", &["twilio=+15551234567"]).await;
-    app.start_login("alice").await;
+    let app = login_texted_through(&twilio).await;
 
     let attempts = app.delivery_attempts("alice", 1).await;
     assert_eq!(attempts[0].kind, "notification_sent", "{attempts:?}");
@@ -79,10 +81,7 @@ async fn a_twilio_error_lands_in_the_feed_with_its_code_and_without_the_credenti
         .expect(1)
         .mount(&twilio)
         .await;
-    let app = app_for(&twilio).await;
-    app.add_user("alice").await;
-    app.add_phone_with("alice", &["twilio=+15551234567"]).await;
-    app.start_login("alice").await;
+    let app = login_texted_through(&twilio).await;
 
     let attempts = app.delivery_attempts("alice", 1).await;
     assert_eq!(attempts.len(), 1, "a 4xx is not retried: {attempts:?}");

@@ -10,8 +10,7 @@ use serde_json::Value;
 use wiremock::matchers::{header as has_header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::{approve_prefix, header};
-use crate::helpers::spawn_app_with;
+use crate::helpers::{approve_prefix, header, spawn_app_with};
 
 const SECRET: &str = "whsec_test_0123456789";
 /// How old a signed timestamp may be before the receiver refuses it.

@@ -1,9 +1,10 @@
 //! `/activity`: Revoke per session, Sign out, filters and pages.
 
+use nod::domain::RevokedBy;
 use reqwest::StatusCode;
 
-use super::browsing::{Jar, csrf_field, location, user_id, web_sign_in};
-use crate::helpers::spawn_app;
+use super::browsing::web_sign_in;
+use crate::helpers::{Jar, csrf_field, error_code, location, refresh_token, spawn_app, text_after};
 
 #[tokio::test]
 async fn revoke_on_the_activity_page_ends_a_session_and_its_tokens() {
@@ -20,17 +21,7 @@ async fn revoke_on_the_activity_page_ends_a_session_and_its_tokens() {
         page.contains("test suite") && page.contains("/orders/42"),
         "{page}"
     );
-    let now = app.state.clock.now_ms();
-    let api_sid = app
-        .state
-        .store
-        .active_sessions(&user_id(&app, "alice").await, now)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.client_name == "test suite")
-        .unwrap()
-        .id;
+    let api_sid = app.live_session("alice", "test suite").await;
     let csrf = csrf_field(&page);
     let revoked = jar
         .post(
@@ -49,14 +40,8 @@ async fn revoke_on_the_activity_page_ends_a_session_and_its_tokens() {
     );
     let out = jar.post(&app, "/logout", &[("csrf", &csrf)]).await;
     assert_eq!(location(&out), "/login");
-    let session = app
-        .state
-        .store
-        .session_by_id(&web_sid)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(session.revoked_by.as_deref(), Some("user"));
+    let session = app.session(&web_sid).await;
+    assert_eq!(session.revoked_by, Some(RevokedBy::User));
 }
 
 #[tokio::test]
@@ -83,13 +68,7 @@ async fn activity_filters_by_kind_and_pages_with_an_older_link() {
         25,
         "only uses (plus the option)"
     );
-    let older = first
-        .split("href=\"/activity?kind=token_used&#38;before=")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let older = text_after(&first, "href=\"/activity?kind=token_used&#38;before=", '"');
     assert!(first.contains("data-stream=\"/activity/stream?kind=token_used\""));
     let second = jar
         .open(&app, &format!("/activity?kind=token_used&before={older}"))
@@ -124,8 +103,7 @@ async fn a_spent_refresh_token_is_no_web_sign_in_and_ends_the_session_as_reuse()
     let first = browser.get("nod_session").unwrap().to_owned();
     let refreshed = app.refresh(&first).await;
     assert_eq!(refreshed.status(), 200);
-    let second: serde_json::Value = refreshed.json().await.unwrap();
-    let second = second["refresh_token"].as_str().unwrap().to_owned();
+    let second = refresh_token(&refreshed.json().await.unwrap());
 
     // The browser still holds R1, now spent: no page, no stream, and the session ends.
     let page = browser.open(&app, "/activity").await;
@@ -137,17 +115,11 @@ async fn a_spent_refresh_token_is_no_web_sign_in_and_ends_the_session_as_reuse()
         StatusCode::OK,
         "a spent cookie streams the feed"
     );
-    let session = app
-        .state
-        .store
-        .session_by_id(&web_sid)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(session.revoked_by.as_deref(), Some("refresh_reuse"));
+    let session = app.session(&web_sid).await;
+    assert_eq!(session.revoked_by, Some(RevokedBy::RefreshReuse));
     // As on reuse at /v1/token: the copy's tokens die too, and the feed says why, in order.
     assert_eq!(
-        crate::helpers::error_code(app.refresh(&second).await).await,
+        error_code(app.refresh(&second).await).await,
         "invalid_grant"
     );
     let kinds: Vec<String> = app

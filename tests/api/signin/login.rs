@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::browsing::{Jar, csrf_field, location, start_web_login, web_sign_in, web_sign_in_after};
-use crate::helpers::spawn_app;
+use super::browsing::{start_web_login, web_sign_in, web_sign_in_after};
+use crate::helpers::{Jar, csrf_field, location, spawn_app};
 
 #[tokio::test]
 async fn a_web_sign_in_waits_for_the_phone_and_then_shows_the_activity() {
@@ -120,13 +120,7 @@ async fn a_revoked_web_session_no_longer_opens_the_activity_page() {
     assert_eq!(jar.open(&app, "/activity").await.status(), 200);
 
     // Ended from the phone, through the API.
-    let revoked = app
-        .client
-        .post(app.url("/v1/device/sessions/revoke-all"))
-        .bearer_auth(&phone.secret)
-        .send()
-        .await
-        .unwrap();
+    let revoked = app.phone_post(&phone, "sessions/revoke-all").await;
     assert_eq!(revoked.status(), 200);
     let after = jar.open(&app, "/activity").await;
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
@@ -143,13 +137,7 @@ async fn the_activity_stream_ends_when_its_own_session_is_revoked() {
     web_sign_in(&app, &mut jar, &phone).await;
     let mut stream = jar.open(&app, "/activity/stream").await;
     assert_eq!(stream.status(), 200);
-    let revoked = app
-        .client
-        .post(app.url("/v1/device/sessions/revoke-all"))
-        .bearer_auth(&phone.secret)
-        .send()
-        .await
-        .unwrap();
+    let revoked = app.phone_post(&phone, "sessions/revoke-all").await;
     assert_eq!(revoked.status(), 200);
     // Ends on the revocation itself, well before the 30 s recheck would end it.
     let ended = tokio::time::timeout(std::time::Duration::from_secs(20), async {

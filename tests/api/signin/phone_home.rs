@@ -7,8 +7,7 @@ use reqwest::StatusCode;
 use reqwest::header::COOKIE;
 use serde_json::Value;
 
-use super::browsing::{Jar, csrf_field, user_id};
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{Jar, csrf_field, error_code, spawn_app};
 
 #[tokio::test]
 async fn a_browser_that_is_not_a_paired_phone_gets_a_clear_page() {
@@ -67,7 +66,7 @@ async fn the_phone_home_answers_a_sign_in_and_revokes_sessions() {
     let left = app
         .state
         .store
-        .active_sessions(&user_id(&app, "alice").await, now)
+        .active_sessions(&app.user_id("alice").await, now)
         .await
         .unwrap();
     assert!(left.is_empty());
@@ -105,7 +104,7 @@ async fn the_phone_page_stream_delivers_new_events_as_rows() {
 async fn the_phone_page_stream_reads_last_event_id_by_the_apis_rule() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let alice = user_id(&app, "alice").await;
+    let alice = app.user_id("alice").await;
     let open = |last: String| {
         app.client
             .get(app.url("/phone/stream"))

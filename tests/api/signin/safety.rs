@@ -1,7 +1,7 @@
 //! CSRF on every form; the script is a file the policy allows, and no page has inline script.
 
-use super::browsing::{Jar, user_id, web_sign_in};
-use crate::helpers::{PASSWORD, spawn_app};
+use super::browsing::web_sign_in;
+use crate::helpers::{Jar, PASSWORD, spawn_app};
 
 #[tokio::test]
 async fn every_form_refuses_a_post_without_its_csrf_token_and_changes_nothing() {
@@ -14,7 +14,7 @@ async fn every_form_refuses_a_post_without_its_csrf_token_and_changes_nothing() 
     // A pending login for the phone to (not) answer.
     let pending = app.start_login("alice").await;
     let note = app.next_notification("alice").await;
-    let alice = user_id(&app, "alice").await;
+    let alice = app.user_id("alice").await;
     let now = app.state.clock.now_ms();
     let sessions_before = app.state.store.active_sessions(&alice, now).await.unwrap();
     assert_eq!(sessions_before.len(), 2);

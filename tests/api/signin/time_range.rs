@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nod::clock::Clock;
 use nod::config::Ttl;
 
-use super::browsing::{Jar, web_sign_in};
-use crate::helpers::{TestApp, spawn_app_with};
+use super::browsing::web_sign_in;
+use crate::helpers::{Jar, TestApp, spawn_app_with, text_after};
 
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -17,15 +17,7 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 fn event_times(page: &str) -> Vec<String> {
     page.split("<li class=\"event")
         .skip(1)
-        .map(|row| {
-            row.split("<time datetime=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|row| text_after(row, "<time datetime=\"", '"'))
         .collect()
 }
 

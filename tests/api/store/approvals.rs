@@ -2,6 +2,7 @@
 //! Every compare-and-set is also raced against itself: exactly one caller may win.
 
 use futures_util::future::join_all;
+use nod::domain::{ApprovalState, Factor};
 use nod::store::{ApprovalLink, ApprovalSlot, Store};
 
 use super::fixtures::{APPROVAL_TTL, NOW, approval_of, device, id, pending, user};
@@ -122,22 +123,33 @@ async fn a_decision_is_taken_once_and_never_after_expiry(store: &dyn Store) {
     let alice = user(store, "alice").await;
     let phone = device(store, &alice).await;
     let approval = pending(store, &alice).await;
-    let decisions = join_all(
-        ["approved", "denied", "fraud"]
-            .map(|state| store.decide_approval(&approval.id, state, &phone.id, "otp", NOW + 10)),
-    )
-    .await;
+    let states = [
+        ApprovalState::Approved,
+        ApprovalState::Denied,
+        ApprovalState::Fraud,
+    ];
+    let decisions =
+        join_all(states.map(|state| {
+            store.decide_approval(&approval.id, state, &phone.id, Factor::Otp, NOW + 10)
+        }))
+        .await;
     let decisions: Vec<bool> = decisions.into_iter().map(|d| d.unwrap()).collect();
     assert_eq!(winners(&decisions), 1, "{decisions:?}");
     let decided = store.approval_by_id(&approval.id).await.unwrap().unwrap();
-    let won = ["approved", "denied", "fraud"][decisions.iter().position(|d| *d).unwrap()];
+    let won = states[decisions.iter().position(|d| *d).unwrap()];
     assert_eq!(decided.state, won);
     assert_eq!(decided.decided_at, Some(NOW + 10));
     assert_eq!(decided.decided_by.as_deref(), Some(phone.id.as_str()));
-    assert_eq!(decided.factor, "otp");
+    assert_eq!(decided.factor, Factor::Otp);
     assert!(
         !store
-            .decide_approval(&approval.id, "approved", &phone.id, "push", NOW + 11)
+            .decide_approval(
+                &approval.id,
+                ApprovalState::Approved,
+                &phone.id,
+                Factor::Push,
+                NOW + 11
+            )
             .await
             .unwrap(),
         "a decided approval stays decided"
@@ -154,7 +166,13 @@ async fn a_decision_is_taken_once_and_never_after_expiry(store: &dyn Store) {
     let late = pending(store, &alice).await;
     assert!(
         !store
-            .decide_approval(&late.id, "approved", &phone.id, "push", late.expires_at)
+            .decide_approval(
+                &late.id,
+                ApprovalState::Approved,
+                &phone.id,
+                Factor::Push,
+                late.expires_at
+            )
             .await
             .unwrap(),
         "expired at expires_at"
@@ -163,7 +181,13 @@ async fn a_decision_is_taken_once_and_never_after_expiry(store: &dyn Store) {
     assert_eq!(unchanged, late);
     assert!(
         store
-            .decide_approval(&late.id, "approved", &phone.id, "push", late.expires_at - 1)
+            .decide_approval(
+                &late.id,
+                ApprovalState::Approved,
+                &phone.id,
+                Factor::Push,
+                late.expires_at - 1
+            )
             .await
             .unwrap()
     );

@@ -1,6 +1,7 @@
 //! Rows the contract cases build on: users, devices, approvals, sessions. Times are fixed
 //! Unix ms around `NOW`, so cases decide expiry by the `now` they pass, never by a clock.
 
+use nod::domain::{ApprovalState, Factor};
 use nod::store::{Approval, ApprovalSlot, Device, RefreshToken, Session, Store, User};
 
 /// The "current" time of every case.
@@ -52,7 +53,7 @@ pub fn approval_of(user: &User) -> Approval {
         req_hash: id(),
         user_id: user.id.clone(),
         binding_code: "42".into(),
-        state: "pending".into(),
+        state: ApprovalState::Pending,
         client_name: "test suite".into(),
         ip: "192.0.2.1".into(),
         user_agent: "curl/8".into(),
@@ -62,7 +63,7 @@ pub fn approval_of(user: &User) -> Approval {
         decided_by: None,
         last_polled_at: None,
         dpop_jkt: None,
-        factor: "push".into(),
+        factor: Factor::Push,
     }
 }
 
@@ -127,7 +128,13 @@ pub async fn signed_in(
     assert_eq!(slot, ApprovalSlot::Created);
     assert!(
         store
-            .decide_approval(&approval.id, "approved", &device.id, "push", at)
+            .decide_approval(
+                &approval.id,
+                ApprovalState::Approved,
+                &device.id,
+                Factor::Push,
+                at
+            )
             .await
             .expect("decide")
     );

@@ -3,6 +3,7 @@
 //! nothing; a limit key still counts; an audit event still commits with its batch — on
 //! PostgreSQL too, whose text type cannot hold the character at all.
 
+use nod::domain::{ApprovalState, Factor, RevokedBy};
 use nod::store::Store;
 
 use super::fixtures::{NOW, device, pending, user};
@@ -36,11 +37,16 @@ async fn keys_with_a_nul_character_are_simply_absent(store: &dyn Store) {
     assert_eq!(store.redeem_enrollment("\0", NOW).await.unwrap(), None);
     assert!(
         !store
-            .decide_approval(&odd, "approved", &phone.id, "push", NOW)
+            .decide_approval(&odd, ApprovalState::Approved, &phone.id, Factor::Push, NOW)
             .await
             .unwrap()
     );
-    assert!(!store.revoke_session("\0", NOW, "user").await.unwrap());
+    assert!(
+        !store
+            .revoke_session("\0", NOW, &RevokedBy::User)
+            .await
+            .unwrap()
+    );
     assert!(!store.revoke_device("\0", NOW).await.unwrap());
     assert!(!store.use_approval_link("\0", NOW).await.unwrap());
     let untouched = store.approval_by_id(&approval.id).await.unwrap();

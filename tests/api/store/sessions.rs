@@ -2,6 +2,7 @@
 
 use futures_util::future::join_all;
 use nod::audit::{event, kind};
+use nod::domain::{ApprovalState, Factor, RevokedBy};
 use nod::store::{RefreshOutcome, Store};
 
 use super::fixtures::{
@@ -29,7 +30,13 @@ async fn an_approval_is_redeemed_once_even_concurrently(store: &dyn Store) {
     let approval = pending(store, &alice).await;
     assert!(
         store
-            .decide_approval(&approval.id, "approved", &phone.id, "push", NOW + 1)
+            .decide_approval(
+                &approval.id,
+                ApprovalState::Approved,
+                &phone.id,
+                Factor::Push,
+                NOW + 1
+            )
             .await
             .unwrap()
     );
@@ -56,7 +63,7 @@ async fn an_approval_is_redeemed_once_even_concurrently(store: &dyn Store) {
         }
     }
     let redeemed = store.approval_by_id(&approval.id).await.unwrap().unwrap();
-    assert_eq!(redeemed.state, "redeemed");
+    assert_eq!(redeemed.state, ApprovalState::Redeemed);
 }
 
 async fn only_a_recently_approved_approval_is_redeemable(store: &dyn Store) {
@@ -73,7 +80,13 @@ async fn only_a_recently_approved_approval_is_redeemable(store: &dyn Store) {
     );
     let denied = pending(store, &alice).await;
     store
-        .decide_approval(&denied.id, "denied", &phone.id, "push", NOW + 1)
+        .decide_approval(
+            &denied.id,
+            ApprovalState::Denied,
+            &phone.id,
+            Factor::Push,
+            NOW + 1,
+        )
         .await
         .unwrap();
     let (session, refresh) = session_of(&denied, &phone, NOW + 2);
@@ -86,7 +99,13 @@ async fn only_a_recently_approved_approval_is_redeemable(store: &dyn Store) {
     );
     let old = pending(store, &alice).await;
     store
-        .decide_approval(&old.id, "approved", &phone.id, "push", NOW + 1)
+        .decide_approval(
+            &old.id,
+            ApprovalState::Approved,
+            &phone.id,
+            Factor::Push,
+            NOW + 1,
+        )
         .await
         .unwrap();
     let (session, refresh) = session_of(&old, &phone, NOW + 2);
@@ -143,7 +162,7 @@ async fn refresh_rotates_and_reuse_revokes_the_session(store: &dyn Store) {
     assert_eq!(outcome, RefreshOutcome::Reused(session.clone()));
     let revoked = store.session_by_id(&session.id).await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(NOW + 30));
-    assert_eq!(revoked.revoked_by.as_deref(), Some("refresh_reuse"));
+    assert_eq!(revoked.revoked_by, Some(RevokedBy::RefreshReuse));
     assert_eq!(
         store
             .rotate_refresh(&third.token_hash, &replacement(NOW + 40), None, NOW + 40)
@@ -182,7 +201,7 @@ async fn refresh_rotates_and_reuse_revokes_the_session(store: &dyn Store) {
         .count();
     assert_eq!((rotated, reused), (1, 1), "{raced:?}");
     let ended = store.session_by_id(&session.id).await.unwrap().unwrap();
-    assert_eq!(ended.revoked_by.as_deref(), Some("refresh_reuse"));
+    assert_eq!(ended.revoked_by, Some(RevokedBy::RefreshReuse));
 }
 
 async fn a_bound_session_refuses_refresh_without_its_key(store: &dyn Store) {
@@ -272,7 +291,7 @@ async fn a_dead_session_does_not_refresh(store: &dyn Store) {
     let (revoked, token) = signed_in(store, &alice, &phone, NOW + 2, None).await;
     assert!(
         store
-            .revoke_session(&revoked.id, NOW + 3, "user")
+            .revoke_session(&revoked.id, NOW + 3, &RevokedBy::User)
             .await
             .unwrap()
     );
@@ -297,24 +316,32 @@ async fn revocations_are_listed_since_a_time(store: &dyn Store) {
 
     assert!(
         store
-            .revoke_session(&one.id, NOW + 10, &phone.id)
+            .revoke_session(&one.id, NOW + 10, &RevokedBy::Device(phone.id.clone()))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .revoke_session(&one.id, NOW + 11, "admin")
+            .revoke_session(&one.id, NOW + 11, &RevokedBy::Admin)
             .await
             .unwrap(),
         "revoked once"
     );
-    assert!(!store.revoke_session("unknown", NOW, "admin").await.unwrap());
+    assert!(
+        !store
+            .revoke_session("unknown", NOW, &RevokedBy::Admin)
+            .await
+            .unwrap()
+    );
     let one_now = store.session_by_id(&one.id).await.unwrap().unwrap();
     assert_eq!(one_now.revoked_at, Some(NOW + 10));
-    assert_eq!(one_now.revoked_by.as_deref(), Some(phone.id.as_str()));
+    assert_eq!(
+        one_now.revoked_by,
+        Some(RevokedBy::Device(phone.id.clone()))
+    );
 
     let ended = store
-        .revoke_user_sessions(&alice.id, NOW + 20, "admin")
+        .revoke_user_sessions(&alice.id, NOW + 20, &RevokedBy::Admin)
         .await
         .unwrap();
     assert_eq!(
@@ -361,7 +388,7 @@ async fn active_sessions_carry_their_use(store: &dyn Store) {
     let (newer, _) = signed_in(store, &alice, &phone, NOW + 100, None).await;
     let (revoked, _) = signed_in(store, &alice, &phone, NOW + 200, None).await;
     store
-        .revoke_session(&revoked.id, NOW + 300, "user")
+        .revoke_session(&revoked.id, NOW + 300, &RevokedBy::User)
         .await
         .unwrap();
     let (expired, _) = signed_in(store, &alice, &phone, NOW - SESSION_TTL, None).await;
@@ -434,7 +461,7 @@ async fn live_sessions_are_the_unrevoked_unexpired_ones_with_their_owner(store: 
     let (bobs, _) = signed_in(store, &bob, &bobs_phone, NOW, None).await;
     assert!(
         store
-            .revoke_session(&revoked.id, NOW, "user")
+            .revoke_session(&revoked.id, NOW, &RevokedBy::User)
             .await
             .unwrap()
     );
@@ -490,7 +517,7 @@ async fn the_change_version_moves_with_revocations_and_resource_servers(store: &
         "sessions are created by the server itself: not a change to reload for"
     );
     store
-        .revoke_session(&session.id, NOW, "admin")
+        .revoke_session(&session.id, NOW, &RevokedBy::Admin)
         .await
         .unwrap();
     let revoked = store.change_version().await.unwrap().unwrap();

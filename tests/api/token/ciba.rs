@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
 use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{CIBA, error_code, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn an_approved_login_yields_an_rfc_9068_token_signed_by_a_published_key() {
@@ -30,14 +30,7 @@ async fn an_approved_login_yields_an_rfc_9068_token_signed_by_a_published_key() 
     let claims = decode::<Value>(access, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
         .unwrap()
         .claims;
-    let user = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(claims["sub"], user.id);
+    assert_eq!(claims["sub"], app.user_id("alice").await);
     assert_eq!(claims["preferred_username"], "alice");
     assert_eq!(claims["iss"], app.state.settings.issuer());
     assert_eq!(claims["amr"], json!(["pwd", "push"]));
@@ -47,13 +40,7 @@ async fn an_approved_login_yields_an_rfc_9068_token_signed_by_a_published_key() 
     );
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
     let sid = claims["sid"].as_str().unwrap();
-    let session = app
-        .state
-        .store
-        .session_by_id(sid)
-        .await
-        .unwrap()
-        .expect("session stored");
+    let session = app.session(sid).await;
     assert_eq!(session.device_id.as_deref(), Some(phone.device_id.as_str()));
 }
 
@@ -75,7 +62,7 @@ async fn a_long_poll_is_answered_by_the_approval_before_its_wait_runs_out() {
     assert_eq!(decided.status(), 200);
 
     // The clock stays a second short of the deadline: only the approval can answer the poll.
-    let (_, status, body) = tokio::time::timeout(PATIENCE, poll)
+    let (status, body) = tokio::time::timeout(PATIENCE, poll)
         .await
         .expect("the approval wakes the parked poll")
         .unwrap();
@@ -92,7 +79,7 @@ async fn a_long_poll_without_a_decision_ends_pending_when_its_wait_runs_out() {
 
     app.clock.advance(Duration::from_secs(30));
 
-    let (_, status, body) = tokio::time::timeout(PATIENCE, poll)
+    let (status, body) = tokio::time::timeout(PATIENCE, poll)
         .await
         .expect("the poll ends when its wait runs out")
         .unwrap();
@@ -118,61 +105,6 @@ async fn polling_faster_than_the_interval_is_told_to_slow_down() {
 }
 
 #[tokio::test]
-async fn a_wrong_binding_code_denies_the_login() {
-    let app = spawn_app().await;
-    let phone = app.user_with_phone("alice").await;
-    let pending = app.start_login("alice").await;
-    let note = app.next_notification("alice").await;
-    let wrong = format!(
-        "{:02}",
-        (pending.binding_code.parse::<u8>().unwrap() + 1) % 100
-    );
-
-    let decided = app
-        .decide(
-            &phone,
-            &note.approval_id,
-            json!({"decision": "approve", "binding_code": wrong}),
-        )
-        .await;
-
-    assert_eq!(decided.status(), 422);
-    assert_eq!(error_code(decided).await, "binding_code_mismatch");
-    let token = app.poll_token(&pending.auth_req_id, None).await;
-    assert_eq!(error_code(token).await, "access_denied");
-    // The right code afterwards is too late: a wrong number is final.
-    let retry = app.approve(&phone, &pending, &note.approval_id).await;
-    assert_eq!(retry.status(), 409);
-}
-
-#[tokio::test]
-async fn deny_and_fraud_both_end_in_access_denied() {
-    for decision in ["deny", "fraud"] {
-        let app = spawn_app().await;
-        let phone = app.user_with_phone("alice").await;
-        let pending = app.start_login("alice").await;
-        let note = app.next_notification("alice").await;
-
-        let decided = app
-            .decide(&phone, &note.approval_id, json!({"decision": decision}))
-            .await;
-
-        assert_eq!(decided.status(), 200, "{decision}");
-        let body: Value = decided.json().await.unwrap();
-        assert_eq!(
-            body["state"],
-            if decision == "deny" {
-                "denied"
-            } else {
-                "fraud"
-            }
-        );
-        let token = app.poll_token(&pending.auth_req_id, None).await;
-        assert_eq!(error_code(token).await, "access_denied", "{decision}");
-    }
-}
-
-#[tokio::test]
 async fn an_undecided_login_expires_for_the_client_and_the_phone() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
@@ -194,11 +126,11 @@ async fn an_undecided_login_expires_for_the_client_and_the_phone() {
 async fn an_approval_left_unredeemed_too_long_expires() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let pending = app.start_login("alice").await;
-    let note = app.next_notification("alice").await;
-    app.approve(&phone, &pending, &note.approval_id).await;
+    let pending = app.approved_login(&phone).await;
 
-    app.clock.advance(Duration::from_secs(121));
+    // Approved is redeemable for one approval lifetime after the decision; then it expires.
+    app.clock
+        .advance(app.state.settings.approvals.ttl.0 + Duration::from_secs(1));
 
     let token = app.poll_token(&pending.auth_req_id, None).await;
     assert_eq!(error_code(token).await, "expired_token");
@@ -208,9 +140,7 @@ async fn an_approval_left_unredeemed_too_long_expires() {
 async fn an_auth_req_id_redeems_only_once() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
-    let pending = app.start_login("alice").await;
-    let note = app.next_notification("alice").await;
-    app.approve(&phone, &pending, &note.approval_id).await;
+    let pending = app.approved_login(&phone).await;
 
     // Two racing redemptions: exactly one wins.
     let (a, b) = tokio::join!(
@@ -242,7 +172,7 @@ async fn the_token_endpoint_also_takes_json() {
     let response = app
         .client
         .post(app.url("/v1/token"))
-        .json(&json!({"grant_type": crate::helpers::CIBA, "auth_req_id": pending.auth_req_id, "wait": 0}))
+        .json(&json!({"grant_type": CIBA, "auth_req_id": pending.auth_req_id, "wait": 0}))
         .send()
         .await
         .unwrap();
@@ -260,7 +190,7 @@ async fn shutting_down_answers_a_parked_long_poll_with_authorization_pending() {
 
     app.shut_down().await;
 
-    let (_, status, body) = poll.await.unwrap();
+    let (status, body) = poll.await.unwrap();
     assert_eq!(status, 400);
     assert_eq!(body["error"], "authorization_pending");
     assert!(
@@ -272,7 +202,7 @@ async fn shutting_down_answers_a_parked_long_poll_with_authorization_pending() {
 #[tokio::test]
 async fn shutdown_closes_a_stuck_request_after_the_shutdown_timeout() {
     use tokio::io::AsyncWriteExt;
-    let mut app = crate::helpers::spawn_app_with(|s| {
+    let mut app = spawn_app_with(|s| {
         s.server.shutdown_timeout = nod::config::Ttl(Duration::from_millis(500));
     })
     .await;
