@@ -17,8 +17,7 @@ use serde_json::Value;
 
 use super::browsing::web_sign_in;
 use crate::feed::{events, feed_page};
-use crate::helpers::{Jar, location};
-use crate::helpers::{Phone, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Jar, Operator, Phone, TestApp, location, spawn_app, spawn_app_with};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -166,48 +165,13 @@ async fn download(app: &TestApp, jar: &mut Jar, path: &str, extension: &str) -> 
 
 /// `nod ARGS` as an operator runs it against the app's database; it must succeed.
 fn operator(app: &TestApp, args: &[&str]) -> Output {
-    let output = operator_output(app, args);
+    let output = Operator::of(app).output(args, None);
     assert!(
         output.status.success(),
         "nod {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-/// `nod ARGS` against the app's database, however it ends.
-fn operator_output(app: &TestApp, args: &[&str]) -> Output {
-    let config = tempfile::NamedTempFile::new().unwrap();
-    let settings = &app.state.settings;
-    std::fs::write(
-        config.path(),
-        format!(
-            "[server]\ndata_dir = {:?}\n[database]\nurl = {:?}\n",
-            settings.server.data_dir.display().to_string(),
-            settings.database.url.expose(),
-        ),
-    )
-    .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_nod"))
-        .args(args)
-        .arg("--config")
-        .arg(config.path())
-        .env_remove("NOD_CONFIG")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-/// The session a phone's sign-in through the API made (not the web one).
-async fn api_session(app: &TestApp, username: &str) -> String {
-    let user = app.user_id(username).await;
-    let now = app.state.clock.now_ms();
-    let sessions = app.state.store.active_sessions(&user, now).await.unwrap();
-    sessions
-        .into_iter()
-        .find(|s| s.client_name == "test suite")
-        .unwrap()
-        .id
 }
 
 fn used(user_id: &str, sid: &str, at: i64, user_agent: &str) -> AuditEvent {
@@ -238,11 +202,14 @@ async fn the_export_of_a_filtered_range_holds_exactly_the_events_the_page_and_th
         .to_owned();
     let mut jar = Jar::default();
     let web_sid = web_sign_in(&app, &mut jar, &phone).await;
-    let sid = api_session(&app, "alice").await;
+    let sid = app.live_session("alice", "test suite").await;
     let alice = app.user_id("alice").await;
     let bob_phone = app.user_with_phone("bob").await;
     app.sign_in(&bob_phone).await;
-    let (bob, bobs_sid) = (app.user_id("bob").await, api_session(&app, "bob").await);
+    let (bob, bobs_sid) = (
+        app.user_id("bob").await,
+        app.live_session("bob", "test suite").await,
+    );
     for _ in 0..3 {
         assert_eq!(app.verify(&token).await.status(), 200, "before the range");
     }
@@ -419,7 +386,7 @@ async fn another_persons_events_are_never_in_an_export() {
     );
 
     // Asking for the other person's session is "not found", as on the page.
-    let bobs = api_session(&app, "bob").await;
+    let bobs = app.live_session("bob", "test suite").await;
     let (_, alice_jar) = &mut people[0];
     let response = alice_jar
         .open(&app, &format!("/activity/export?format=csv&sid={bobs}"))
@@ -440,14 +407,7 @@ async fn without_a_live_web_sign_in_there_is_no_export() {
     let web_sid = web_sign_in(&app, &mut jar, &phone).await;
     download(&app, &mut jar, "/activity/export?format=csv", "csv").await;
 
-    let revoked = app
-        .client
-        .post(app.url(&format!("/v1/device/sessions/{web_sid}/revoke")))
-        .bearer_auth(&phone.secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    app.revoke_session(&phone, &web_sid).await;
     for path in ["/activity/export?format=csv", "/activity"] {
         // The revoked session's cookie, and no cookie at all: both sent to sign in.
         for mut jar in [jar.clone(), Jar::default()] {
@@ -558,7 +518,7 @@ async fn nod_audit_refuses_a_range_it_cannot_read_or_without_a_format() {
         (&["--format", "csv", "--follow"], "cannot be used with"),
         (&["--format", "csv", "--limit", "5"], "cannot be used with"),
     ] {
-        let output = operator_output(&app, &[&["audit", "alice"], args].concat());
+        let output = Operator::of(&app).output(&[&["audit", "alice"], args].concat(), None);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{args:?}");
         assert!(output.stdout.is_empty(), "{args:?}");
