@@ -4,7 +4,8 @@
 //! sign-in, on to `/login` as the page does, and a bad filter is the page's 400.
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, stream};
@@ -13,7 +14,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::PageResult;
+use super::error::{PageError, PageResult};
 use super::filters::ActivityFilters;
 use super::form::PageQuery;
 use super::page::ResponseExt;
@@ -38,6 +39,22 @@ struct FormatParam {
     format: Option<String>,
 }
 
+/// The format asked for, checked before anything else (a bad one is the page's 400 whether or
+/// not the caller is signed in, as the document says of the parameter).
+struct Wanted(Format);
+
+impl FromRequestParts<AppState> for Wanted {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let PageQuery(param) = PageQuery::<FormatParam>::from_request_parts(parts, state).await?;
+        non_empty(param.format.as_deref())
+            .and_then(Format::parse)
+            .map(Wanted)
+            .ok_or_else(|| Error::InvalidRequest("format must be csv or jsonl".to_owned()).into())
+    }
+}
+
 /// Every event `/activity` shows for these filters, newest first, as a file.
 #[utoipa::path(
     get,
@@ -53,11 +70,11 @@ struct FormatParam {
 )]
 async fn download(
     State(state): State<AppState>,
+    Wanted(format): Wanted,
     PageQuery(filters): PageQuery<ActivityFilters>,
-    PageQuery(format): PageQuery<FormatParam>,
     me: SignedIn,
 ) -> PageResult {
-    Ok(file(&state, me, &filters, format.format.as_deref()).await?)
+    Ok(file(&state, me, &filters, format).await?)
 }
 
 /// Checks the request, reads the first page (so a failure there is still an error page), then
@@ -67,11 +84,8 @@ async fn file(
     state: &AppState,
     me: SignedIn,
     filters: &ActivityFilters,
-    format: Option<&str>,
+    format: Format,
 ) -> Result<Response> {
-    let format = non_empty(format)
-        .and_then(Format::parse)
-        .ok_or_else(|| Error::InvalidRequest("format must be csv or jsonl".to_owned()))?;
     let (filter, _) = feed::selection(state, &me.user.id, &filters.request(None)).await?;
     let mut chunks = Box::pin(export::stream(state.clone(), me.user.id, filter, format));
     let first = chunks.next().await.transpose()?.unwrap_or_default();

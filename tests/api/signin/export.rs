@@ -424,6 +424,28 @@ async fn without_a_live_web_sign_in_there_is_no_export() {
 }
 
 #[tokio::test]
+async fn a_bad_format_is_a_400_before_anyone_is_asked_to_sign_in() {
+    // The document requires `format` to be csv or jsonl: a request that breaks that is refused
+    // as such, not sent to /login as if it could succeed after signing in (schemathesis ST201).
+    let app = spawn_app().await;
+    for query in ["", "format=", "format=xlsx"] {
+        let response = Jar::default()
+            .open(&app, &format!("/activity/export?{query}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body = response.text().await.unwrap();
+        assert!(
+            body.contains("format must be csv or jsonl"),
+            "{query}: {body}"
+        );
+    }
+    let response = Jar::default()
+        .open(&app, "/activity/export?format=csv")
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
 async fn bad_export_parameters_are_the_pages_400() {
     let app = spawn_app().await;
     let phone = app.user_with_phone("alice").await;
