@@ -1,4 +1,5 @@
-//! The phone's API (`Authorization: Bearer <device secret>`): pending approvals and decisions.
+//! The phone's API (`Authorization: Bearer <device secret>`, or `DPoP` with a proof for a
+//! device with a key): pending approvals and decisions.
 //! A device sees only its own user's approvals; any other id is `404`.
 
 use axum::Json;
@@ -9,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::ApiJson;
-use crate::domain::{Decision, DecisionError};
+use crate::domain::{Decision, DecisionError, DeviceProof};
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::approval::{PendingApproval, decide, pending_for};
 use crate::http::device::DeviceAuth;
@@ -36,7 +37,8 @@ struct ApprovalList {
     security(("device" = [])),
     responses(
         (status = 200, description = "Pending approvals", body = ApprovalList),
-        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret; for a device with a key, a missing, bad or replayed DPoP proof (`invalid_dpop_proof`, `WWW-Authenticate: DPoP`)", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -93,11 +95,13 @@ struct DecisionResult {
     responses(
         (status = 200, description = "Decision recorded", body = DecisionResult),
         (status = 400, description = "Malformed decision", body = ErrorBody),
-        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret; for a device with a key, a missing, bad or replayed DPoP proof (`invalid_dpop_proof`, `WWW-Authenticate: DPoP`)", body = ErrorBody),
+        (status = 403, description = "A device without a key while `approvals.allow_secret_devices` is off; the approval stays pending", body = ErrorBody),
         (status = 404, description = "No such approval for this device's user", body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody),
         (status = 410, description = "Expired", body = ErrorBody),
         (status = 422, description = "Wrong binding code; the login is denied", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all, fields(approval_id = %id))]
@@ -116,7 +120,15 @@ async fn decide_approval(
             DecisionError::UnknownChoice => "decision must be approve, deny or fraud".into(),
         })
     })?;
-    let outcome = decide(&state, &device, &id, decision).await?;
+    // The extractor made a device with a key prove it; one without answers with its secret.
+    let proof = DeviceProof::of_device(device.jkt.as_deref());
+    if proof == DeviceProof::Secret && !state.settings.approvals.allow_secret_devices {
+        return Err(Error::Forbidden(
+            "this device holds no key, and approvals.allow_secret_devices is off: \
+             enroll the app with a public_key to answer",
+        ));
+    }
+    let outcome = decide(&state, &device, &id, decision, proof).await?;
     Ok(Json(DecisionResult {
         id,
         state: outcome.as_str(),

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::DeviceProof;
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::provision;
 use crate::http::device::DeviceAuth;
@@ -27,6 +28,9 @@ struct DeviceView {
     name: String,
     /// Unix ms.
     created_at: i64,
+    /// What the device answers with: `key` (a DPoP proof by the key it enrolled with) or
+    /// `secret` (its secret alone); `passkey` is to come.
+    proof: DeviceProof,
     /// Whether this is the device asking.
     this_device: bool,
 }
@@ -45,7 +49,8 @@ struct DeviceList {
     security(("device" = [])),
     responses(
         (status = 200, description = "Active devices", body = DeviceList),
-        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret; for a device with a key, a missing, bad or replayed DPoP proof (`invalid_dpop_proof`, `WWW-Authenticate: DPoP`)", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -61,6 +66,7 @@ async fn list_devices(
         .filter(|d| d.revoked_at.is_none())
         .map(|d| DeviceView {
             this_device: d.id == me.id,
+            proof: DeviceProof::of_device(d.jkt.as_deref()),
             id: d.id,
             name: d.name,
             created_at: d.created_at,
@@ -84,8 +90,9 @@ struct RevokedDevice {
     params(("id" = String, Path, description = "The device to revoke")),
     responses(
         (status = 200, description = "Revoked", body = RevokedDevice),
-        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret; for a device with a key, a missing, bad or replayed DPoP proof (`invalid_dpop_proof`, `WWW-Authenticate: DPoP`)", body = ErrorBody),
         (status = 404, description = "Not a device of this user, or already revoked", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]

@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ClientInfo};
+use crate::auth::dpop::enrolled_key_thumbprint;
 use crate::domain::{Channel, ChannelList, PairingCode};
 use crate::error::{Error, ErrorBody, Result};
 use crate::flows::enroll::redeem;
@@ -62,9 +63,15 @@ struct EnrollBody {
     name: String,
     /// How nod reaches the phone (at most 8 channels); omitted: never pushed, the phone polls.
     notify: Option<NotifyChoice>,
+    /// The app's public key (JWK: `EC` `P-256` for ES256 or `OKP` `Ed25519` for EdDSA, no
+    /// private `d`), kept in the phone's keystore. Given: every device-API call of this device
+    /// must then carry a DPoP proof by it (`Authorization: DPoP <device secret>`).
+    #[schema(value_type = Option<Object>)]
+    public_key: Option<serde_json::Value>,
 }
 
-/// Pairs a device with the code's user; the secret is shown once.
+/// Pairs a device with the code's user; the secret is shown once. With `public_key`, the
+/// device is sender-constrained from its first call on (docs/dpop.md).
 #[utoipa::path(
     post,
     path = "/v1/enroll",
@@ -72,7 +79,7 @@ struct EnrollBody {
     request_body(content = EnrollBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The new device: its secret (shown once) and its otpauth URI", body = ProvisionedDevice),
-        (status = 400, description = "Malformed body or channel (`invalid_request`); unknown, used or expired code (`invalid_grant`)", body = ErrorBody),
+        (status = 400, description = "Malformed body, channel or public key (`invalid_request`); unknown, used or expired code (`invalid_grant`)", body = ErrorBody),
         (status = 429, description = "Too many wrong pairing codes from this address", body = ErrorBody),
     )
 )]
@@ -93,7 +100,21 @@ async fn enroll(
         .collect::<std::result::Result<Vec<_>, _>>()
         .and_then(ChannelList::possibly_empty)
         .map_err(Error::InvalidRequest)?;
+    let jkt = body
+        .public_key
+        .as_ref()
+        .map(enrolled_key_thumbprint)
+        .transpose()
+        .map_err(|refused| Error::InvalidRequest(refused.to_string()))?;
     let code = PairingCode::parse(&body.code)?;
-    let paired = redeem(&state, &code, &body.name, &channels, client.ip).await?;
+    let paired = redeem(
+        &state,
+        &code,
+        &body.name,
+        &channels,
+        jkt.as_deref(),
+        client.ip,
+    )
+    .await?;
     Ok(Json(paired.device))
 }

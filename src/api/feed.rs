@@ -84,8 +84,9 @@ struct StreamParams {
     responses(
         (status = 200, description = "One page of events", body = FeedPage),
         (status = 400, description = "Bad limit, cursor or kind", body = ErrorBody),
-        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret; for a device with a key, a missing, bad or replayed DPoP proof (`invalid_dpop_proof`, `WWW-Authenticate: DPoP`)", body = ErrorBody),
         (status = 404, description = "Cursor or session not this user's", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -119,8 +120,9 @@ async fn list_feed(
     responses(
         (status = 200, description = "An event stream; each `data` is one event", content_type = "text/event-stream", body = EventView),
         (status = 400, description = "Bad kind or Last-Event-ID", body = ErrorBody),
-        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret; for a device with a key, a missing, bad or replayed DPoP proof (`invalid_dpop_proof`, `WWW-Authenticate: DPoP`)", body = ErrorBody),
         (status = 404, description = "Session not this user's", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]

@@ -30,7 +30,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&SecuritySchemes),
     tags(
         (name = "client", description = "Client apps: log in, redeem and refresh tokens, log out"),
-        (name = "device", description = "The phone: approvals, feed, sessions (bearer device secret)"),
+        (name = "device", description = "The phone: approvals, feed, sessions (device secret, DPoP-bound for a device with a key)"),
         (name = "resource", description = "Resource servers and proxies: verify and introspect tokens"),
         (name = "discovery", description = "Keys and server metadata"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
@@ -53,7 +53,11 @@ impl Modify for SecuritySchemes {
         };
         components.add_security_scheme(
             "device",
-            bearer("`Authorization: Bearer <device secret>`, issued when the phone is paired"),
+            bearer(
+                "`Authorization: Bearer <device secret>`, issued when the phone is paired; a \
+                 device enrolled with a `public_key` sends `Authorization: DPoP <device secret>` \
+                 and a `DPoP` proof by that key instead (docs/dpop.md)",
+            ),
         );
         components.add_security_scheme(
             "bearer",

@@ -43,7 +43,8 @@ struct Revoked<T> {
     security(("device" = [])),
     responses(
         (status = 200, description = "Active sessions", body = SessionList),
-        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret; for a device with a key, a missing, bad or replayed DPoP proof (`invalid_dpop_proof`, `WWW-Authenticate: DPoP`)", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -65,8 +66,9 @@ async fn list_sessions(
     params(("sid" = String, Path, description = "The session id")),
     responses(
         (status = 200, description = "Revoked: `{\"revoked\": sid}`", body = Revoked<String>),
-        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret; for a device with a key, a missing, bad or replayed DPoP proof (`invalid_dpop_proof`, `WWW-Authenticate: DPoP`)", body = ErrorBody),
         (status = 404, description = "Unknown, ended, or not this user's session", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all, fields(%sid))]
@@ -87,7 +89,8 @@ async fn revoke_one(
     security(("device" = [])),
     responses(
         (status = 200, description = "Revoked: `{\"revoked\": count}`", body = Revoked<usize>),
-        (status = 401, description = "Missing or unknown device secret", body = ErrorBody),
+        (status = 401, description = "Missing or unknown device secret; for a device with a key, a missing, bad or replayed DPoP proof (`invalid_dpop_proof`, `WWW-Authenticate: DPoP`)", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable` with `Retry-After`: the DPoP replay cache is full of live proofs, or the database cannot be reached", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]

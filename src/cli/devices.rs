@@ -5,7 +5,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::output;
-use crate::domain::{Channel, ChannelList, Username};
+use crate::domain::{Channel, ChannelList, DeviceProof, Username};
 use crate::flows::provision;
 use crate::state::AppState;
 
@@ -38,6 +38,8 @@ struct DeviceRow {
     user_id: String,
     name: String,
     channels: serde_json::Value,
+    /// What the device answers with: `key` or `secret`.
+    proof: DeviceProof,
     created_at: String,
     revoked: bool,
 }
@@ -86,6 +88,7 @@ pub async fn run(state: &AppState, cmd: DeviceCommand, json: bool) -> anyhow::Re
                 .into_iter()
                 .map(|d| DeviceRow {
                     channels: serde_json::from_str(&d.channels).unwrap_or_default(),
+                    proof: DeviceProof::of_device(d.jkt.as_deref()),
                     created_at: output::time(d.created_at),
                     revoked: d.revoked_at.is_some(),
                     id: d.id,
@@ -99,11 +102,12 @@ pub async fn run(state: &AppState, cmd: DeviceCommand, json: bool) -> anyhow::Re
             for r in rows {
                 let flag = if r.revoked { " (revoked)" } else { "" };
                 say!(
-                    "{} {:<20} user {} channels {}{flag}",
+                    "{} {:<20} user {} channels {} proof {}{flag}",
                     r.id,
                     r.name,
                     r.user_id,
-                    r.channels
+                    r.channels,
+                    r.proof.as_str()
                 )?;
             }
             Ok(())

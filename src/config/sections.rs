@@ -184,6 +184,10 @@ pub struct ApprovalSettings {
     pub poll_interval: Ttl,
     /// Upper bound of the token long-poll.
     pub max_wait_secs: u64,
+    /// Let devices that hold no key (`nod device add`, apps enrolled without `public_key`)
+    /// answer through the device API with their secret alone. Off in production once every
+    /// phone holds a key: whoever has a copy of such a secret could answer.
+    pub allow_secret_devices: bool,
 }
 
 /// `[totp]`.

@@ -5,8 +5,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{event, kind};
+use crate::auth::dpop::short_jkt;
 use crate::domain::approval::{DecideError, decide as apply_decision};
-use crate::domain::{ApprovalState, BindingCode, Decision, Factor};
+use crate::domain::{ApprovalState, BindingCode, Decision, DeviceProof, Factor};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Approval, Device};
@@ -58,6 +59,7 @@ pub async fn decide(
     device: &Device,
     approval_id: &str,
     decision: Decision,
+    proof: DeviceProof,
 ) -> Result<ApprovalState> {
     let approval = state
         .store
@@ -75,6 +77,7 @@ pub async fn decide(
     })?;
     let with = DecidedWith::Push {
         wrong_code: decided.wrong_code,
+        proof,
     };
     if !record_decision(state, &approval, device, decided.state, with, now).await? {
         // Someone decided first, or it expired between our read and our write.
@@ -110,9 +113,12 @@ pub async fn decide(
 /// only a push answer can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecidedWith {
-    /// The phone's answer to the push; `wrong_code` when it carried the wrong number (which
-    /// denies the approval).
-    Push { wrong_code: bool },
+    /// The phone's answer to the push, proven by `proof`; `wrong_code` when it carried the
+    /// wrong number (which denies the approval).
+    Push {
+        wrong_code: bool,
+        proof: DeviceProof,
+    },
     /// A code from the phone's authenticator app (which only ever approves).
     Otp,
 }
@@ -152,22 +158,36 @@ pub async fn record_decision(
         ApprovalState::Fraud => kind::FRAUD,
         _ => kind::DENIED,
     };
-    let wrong_code = with == DecidedWith::Push { wrong_code: true };
+    let wrong_code = matches!(
+        with,
+        DecidedWith::Push {
+            wrong_code: true,
+            ..
+        }
+    );
     crate::metrics::approval(if wrong_code { "wrong_code" } else { what });
     let mut e = event(&approval.user_id, what, now);
     e.device_id = Some(device.id.clone());
     e.ip = Some(approval.ip.clone());
     let detail = match with {
-        DecidedWith::Push { wrong_code } => json!({
-            "approval_id": approval.id,
-            "client_name": approval.client_name,
-            "wrong_code": wrong_code,
-            "amr": ["pwd", "push"],
-        }),
+        DecidedWith::Push { wrong_code, proof } => {
+            let mut detail = json!({
+                "approval_id": approval.id,
+                "client_name": approval.client_name,
+                "wrong_code": wrong_code,
+                "amr": ["pwd", "push"],
+                "proof": proof.as_str(),
+            });
+            if let (DeviceProof::Key, Some(jkt)) = (proof, device.jkt.as_deref()) {
+                detail["jkt"] = json!(short_jkt(jkt));
+            }
+            detail
+        }
         DecidedWith::Otp => json!({
             "approval_id": approval.id,
             "client_name": approval.client_name,
             "amr": ["pwd", "otp"],
+            "proof": "totp",
         }),
     };
     e.detail = Some(detail.to_string());

@@ -22,7 +22,7 @@ pub fn spend(state: &AppState, proof: Option<UnspentProof>) -> Result<Option<Str
     let now_secs = state.clock.now_ms().div_euclid(1000);
     match state.dpop.spend(proof, now_secs) {
         Ok(valid) => Ok(Some(valid.jkt)),
-        Err(e) => Err(refusal(state, e, now_secs)),
+        Err(e) => Err(refusal(state, e, now_secs, Error::InvalidDpopProof)),
     }
 }
 
@@ -45,40 +45,50 @@ pub fn request_proof(
         (DpopMode::Optional, None) => return Ok(None),
         (_, Some(proof)) => proof,
     };
-    let url = format!(
-        "{}{path}",
-        state
-            .settings
-            .server
-            .public_url
-            .as_str()
-            .trim_end_matches('/')
-    );
+    let url = own_url(state, path);
     let now_secs = state.clock.now_ms().div_euclid(1000);
     let target = ProofTarget {
         method: "POST",
         url: &url,
         access_token: None,
         expected_jkt: None,
-        nonces: state
-            .settings
-            .tokens
-            .dpop_nonce
-            .then_some(&*state.dpop_nonces),
+        nonces: own_nonces(state),
     };
     match state.dpop.inspect(proof, &target, now_secs) {
         Ok(unspent) => Ok(Some(unspent)),
-        Err(e) => Err(refusal(state, e, now_secs)),
+        Err(e) => Err(refusal(state, e, now_secs, Error::InvalidDpopProof)),
     }
 }
 
-/// The answer to a refused proof at login or token time.
-fn refusal(state: &AppState, e: ProofError, now_secs: i64) -> Error {
+/// The URL of `path` on nod, as a proof's `htu` names it.
+pub fn own_url(state: &AppState, path: &str) -> String {
+    let base = state.settings.server.public_url.as_str();
+    format!("{}{path}", base.trim_end_matches('/'))
+}
+
+/// The nonces proofs at nod's own endpoints must carry, when `tokens.dpop_nonce` is on.
+pub fn own_nonces(state: &AppState) -> Option<&crate::auth::dpop::NonceIssuer> {
+    state
+        .settings
+        .tokens
+        .dpop_nonce
+        .then_some(&*state.dpop_nonces)
+}
+
+/// The answer to a refused proof at one of nod's own endpoints: a fresh nonce when one was
+/// missing, 503 when the replay cache is full, else `refused` (400 at login and token time,
+/// 401 with a challenge on the device API).
+pub fn refusal(
+    state: &AppState,
+    e: ProofError,
+    now_secs: i64,
+    refused: fn(&'static str) -> Error,
+) -> Error {
     match e {
         ProofError::NonceRequired => Error::UseDpopNonce(state.dpop_nonces.issue(now_secs)),
         // Not the client's fault: nod cannot remember one more proof right now (503).
         ProofError::Busy => Error::Unavailable(e.message().into()),
-        _ => Error::InvalidDpopProof(e.message()),
+        _ => refused(e.message()),
     }
 }
 

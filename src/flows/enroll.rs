@@ -63,7 +63,8 @@ pub struct Paired {
     pub device: ProvisionedDevice,
 }
 
-/// Redeems a pairing code from the client at `ip`: the new device and its user. The code works
+/// Redeems a pairing code from the client at `ip`: the new device (bound to the app's key of
+/// thumbprint `jkt`, if any) and its user. The code works
 /// once, within 24 h. Wrong codes are limited per client address, counted before the code is
 /// looked up so that parallel guesses cannot outrun the limit.
 pub async fn redeem(
@@ -71,6 +72,7 @@ pub async fn redeem(
     code: &PairingCode,
     name: &str,
     channels: &ChannelList,
+    jkt: Option<&str>,
     ip: IpAddr,
 ) -> Result<Paired> {
     let unknown = || Error::InvalidGrant("unknown, used or expired enrollment code");
@@ -100,7 +102,7 @@ pub async fn redeem(
         .await?
         .filter(|u| u.is_active())
         .ok_or_else(unknown)?;
-    let device = add_device_for(state, &user, name, channels).await?;
+    let device = add_device_for(state, &user, name, channels, jkt).await?;
     Ok(Paired { user, device })
 }
 

@@ -104,7 +104,7 @@ pub async fn add_device(
         .user_by_name(username.as_str())
         .await?
         .ok_or(Error::NotFound)?;
-    add_device_for(state, &user, name, channels).await
+    add_device_for(state, &user, name, channels, None).await
 }
 
 /// Checks a device name (1–64 printable characters) and that every channel names a provider
@@ -128,12 +128,14 @@ pub async fn check_device(state: &AppState, name: &str, channels: &ChannelList) 
     Ok(())
 }
 
-/// Creates the device row for `user` (name and channels already checked).
+/// Creates the device row for `user` (name and channels already checked), bound to the key of
+/// thumbprint `jkt` when the app enrolled with one.
 pub async fn add_device_for(
     state: &AppState,
     user: &User,
     name: &str,
     channels: &ChannelList,
+    jkt: Option<&str>,
 ) -> Result<ProvisionedDevice> {
     let device_id = new_id()?;
     let secret = new_secret()?;
@@ -150,6 +152,7 @@ pub async fn add_device_for(
         totp_last_step: None,
         created_at: state.clock.now_ms(),
         revoked_at: None,
+        jkt: jkt.map(str::to_owned),
     };
     state.store.create_device(&device).await?;
     tracing::info!(user = %user.username, device = %device_id, "device paired");

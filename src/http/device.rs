@@ -1,15 +1,23 @@
-//! Device authentication, written once for the API's `Authorization: Bearer <device secret>`
-//! and the pages' device cookie: the secret must name an unrevoked device of an enabled user.
-//! Both are checked against the store on every request, so revoking the device or disabling
-//! the user stops it at once.
+//! Device authentication, written once for the API's `Authorization` header and the pages'
+//! device cookie: the secret must name an unrevoked device of an enabled user. Both are checked
+//! against the store on every request, so revoking the device or disabling the user stops it
+//! at once.
+//!
+//! A device that enrolled with a key (an app) is sender-constrained (RFC 9449): its secret is
+//! presented as `Authorization: DPoP <secret>` with a `DPoP` proof by that key for this request
+//! (`ath` over the secret), checked by the one proof checker (`auth::dpop`), replay cache and
+//! nonces included. Its secret alone is refused. A device without a key presents
+//! `Authorization: Bearer <secret>`.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
+use crate::auth::dpop::{ProofError, ProofTarget};
 use crate::auth::secrets::digest_secret;
 use crate::domain::DeviceSecret;
 use crate::error::{Error, Result};
+use crate::flows::dpop;
 use crate::state::AppState;
 use crate::store::Device;
 
@@ -31,7 +39,8 @@ pub async fn authenticate(state: &AppState, secret: &DeviceSecret) -> Result<Opt
     Ok(owner_active.then_some(device))
 }
 
-/// An authenticated, active device (`Authorization: Bearer <device secret>`).
+/// An authenticated, active device: `Authorization: Bearer <device secret>`, or for a device
+/// with a key `Authorization: DPoP <device secret>` and a proof by its key.
 pub struct DeviceAuth(pub Device);
 
 impl FromRequestParts<AppState> for DeviceAuth {
@@ -39,22 +48,89 @@ impl FromRequestParts<AppState> for DeviceAuth {
 
     #[tracing::instrument(skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let secret =
-            bearer(&parts.headers).ok_or(Error::InvalidToken("missing device credentials"))?;
+        let (scheme, secret) =
+            credential(&parts.headers).ok_or(Error::InvalidToken("missing device credentials"))?;
         let secret = DeviceSecret::parse(secret)?;
-        authenticate(state, &secret)
+        // The secret is looked up before any proof is spent, so strangers cannot fill the
+        // replay cache.
+        let device = authenticate(state, &secret)
             .await?
-            .map(DeviceAuth)
-            .ok_or(Error::InvalidToken("unknown or revoked device"))
+            .ok_or(Error::InvalidToken("unknown or revoked device"))?;
+        match (device.jkt.as_deref(), scheme) {
+            (None, Scheme::Bearer) => {}
+            (None, Scheme::Dpop) => {
+                return Err(Error::InvalidToken(
+                    "this device holds no key: present its secret as Bearer",
+                ));
+            }
+            (Some(_), Scheme::Bearer) => {
+                return Err(Error::InvalidDpopUse(
+                    "this device holds a key: present its secret with the DPoP scheme and a proof",
+                ));
+            }
+            (Some(jkt), Scheme::Dpop) => check_proof(state, parts, &secret, jkt)?,
+        }
+        Ok(DeviceAuth(device))
     }
 }
 
-/// The credential of an `Authorization: Bearer …` header.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The device's `DPoP` proof for this request, by its key, over its secret; spent once good.
+fn check_proof(state: &AppState, parts: &Parts, secret: &DeviceSecret, jkt: &str) -> Result<()> {
+    let mut proofs = parts.headers.get_all("dpop").iter();
+    let proof = match (proofs.next(), proofs.next()) {
+        (Some(one), None) => one
+            .to_str()
+            .map_err(|_| Error::InvalidDpopUse(ProofError::Malformed.message()))?,
+        (None, _) => {
+            return Err(Error::InvalidDpopUse(
+                "a DPoP proof by this device's key is required",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(Error::InvalidDpopUse("exactly one DPoP proof is allowed"));
+        }
+    };
+    // Nested routers see a shortened URI; the proof is for the one the client called.
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(parts.uri.path(), |original| original.0.path());
+    let url = dpop::own_url(state, path);
+    let now_secs = state.clock.now_ms().div_euclid(1000);
+    let target = ProofTarget {
+        method: parts.method.as_str(),
+        url: &url,
+        access_token: Some(secret.as_str()),
+        expected_jkt: Some(jkt),
+        nonces: dpop::own_nonces(state),
+    };
+    state
+        .dpop
+        .check(proof, &target, now_secs)
+        .map(|_| ())
+        .map_err(|e| dpop::refusal(state, e, now_secs, Error::InvalidDpopUse))
+}
+
+/// How the device secret was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// The scheme and credential of an `Authorization: Bearer …` or `Authorization: DPoP …` header.
+fn credential(headers: &HeaderMap) -> Option<(Scheme, &str)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, credential) = value.split_once(' ')?;
     let credential = credential.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        return None;
+    };
+    (!credential.is_empty()).then_some((scheme, credential))
 }
 
 #[cfg(test)]
@@ -63,17 +139,19 @@ mod tests {
     use axum::http::HeaderValue;
 
     #[test]
-    fn bearer_credentials_are_parsed_strictly() {
+    fn credentials_are_parsed_strictly() {
         let mut headers = HeaderMap::new();
-        assert_eq!(bearer(&headers), None);
+        assert_eq!(credential(&headers), None);
         headers.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer abc"),
         );
-        assert_eq!(bearer(&headers), Some("abc"));
+        assert_eq!(credential(&headers), Some((Scheme::Bearer, "abc")));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("DPoP abc"));
+        assert_eq!(credential(&headers), Some((Scheme::Dpop, "abc")));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert_eq!(bearer(&headers), None);
+        assert_eq!(credential(&headers), None);
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
-        assert_eq!(bearer(&headers), None);
+        assert_eq!(credential(&headers), None);
     }
 }

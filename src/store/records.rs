@@ -42,6 +42,8 @@ pub struct Device {
     pub totp_last_step: Option<i64>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// RFC 7638 thumbprint of the app's key (DPoP), if it enrolled with one.
+    pub jkt: Option<String>,
 }
 
 /// A login waiting for a phone, or decided by one.

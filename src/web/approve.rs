@@ -16,7 +16,7 @@ use super::error::PageResult;
 use super::form::Posted;
 use super::page::{self, ResponseExt};
 use crate::auth::secrets::digest_secret;
-use crate::domain::{ApprovalState, LinkCode, user_agent};
+use crate::domain::{ApprovalState, DeviceProof, LinkCode, user_agent};
 use crate::error::{Error, Result};
 use crate::flows::approval::{current_state, decide};
 use crate::state::AppState;
@@ -206,7 +206,8 @@ async fn apply(state: &AppState, link: &str, form: &AnswerForm) -> Result<Respon
             found.used_at.is_some(),
         ));
     }
-    let outcome = decide(state, &device, &approval.id, decision).await;
+    // The link is a secret, and nothing more proves the phone holds it (yet: passkeys).
+    let outcome = decide(state, &device, &approval.id, decision, DeviceProof::Secret).await;
     let (status, heading, message, css) = match outcome {
         Ok(ApprovalState::Approved) => (
             StatusCode::OK,

@@ -149,7 +149,7 @@ async fn submit(
 ) -> PageResult {
     let channels = form.channels()?;
     let code = PairingCode::parse(&code)?;
-    let paired = redeem(&state, &code, &form.name, &channels, client.ip).await?;
+    let paired = redeem(&state, &code, &form.name, &channels, None, client.ip).await?;
     Ok(enrolled(&state, form.name.trim(), &paired)?)
 }
 

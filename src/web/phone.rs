@@ -18,7 +18,7 @@ use super::form::Posted;
 use super::page::{self, ResponseExt};
 use super::rows::{EventRow, SessionRow, utc};
 use super::viewer::Phone;
-use crate::domain::{ApprovalState, RevokedBy, user_agent};
+use crate::domain::{ApprovalState, DeviceProof, RevokedBy, user_agent};
 use crate::error::{Error, Result};
 use crate::flows::approval::{decide, pending_for};
 use crate::flows::feed;
@@ -142,7 +142,11 @@ async fn answer(
     }: Posted<AnswerForm, Phone>,
 ) -> PageResult {
     let decision = form.decision()?;
-    Ok(answered(decide(&state, &device, &id, decision).await)?)
+    // The device cookie is the paired browser's secret (no key, not yet a passkey).
+    let proof = DeviceProof::Secret;
+    Ok(answered(
+        decide(&state, &device, &id, decision, proof).await,
+    )?)
 }
 
 /// Back home once answered; a page saying why when the answer could not count.

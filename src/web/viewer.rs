@@ -102,10 +102,13 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<S
     }))
 }
 
-/// The paired phone of this request, if its device cookie names an active device.
+/// The paired phone of this request, if its device cookie names an active device. A device
+/// that holds a key (an app) is never a cookie: its secret alone proves nothing.
 pub async fn phone(state: &AppState, headers: &HeaderMap) -> Result<Option<Device>> {
     match cookies::read(headers, cookies::DEVICE).and_then(|s| DeviceSecret::parse(s).ok()) {
-        Some(secret) => authenticate(state, &secret).await,
+        Some(secret) => Ok(authenticate(state, &secret)
+            .await?
+            .filter(|d| d.jkt.is_none())),
         None => Ok(None),
     }
 }

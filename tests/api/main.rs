@@ -12,6 +12,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod cluster;
+mod device_keys;
 mod discovery;
 mod dpop;
 mod enroll;

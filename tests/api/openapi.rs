@@ -696,6 +696,10 @@ fn every_operation_that_checks_a_dpop_proof_documents_the_503_of_a_full_replay_c
         ("post", "/v1/token"),
         ("get", "/v1/verify"),
         ("post", "/v1/logout"),
+        // A device with a key proves every device-API call.
+        ("get", "/v1/device/approvals"),
+        ("post", "/v1/device/approvals/{id}"),
+        ("get", "/v1/device/feed/stream"),
     ];
     for (method, path) in taking_proofs {
         let operation = &document["paths"][path][method];

@@ -25,6 +25,7 @@
 //! cache check a proof first ([`ProofChecker::inspect`]) and spend it only once the request has
 //! proved itself ([`ProofChecker::spend`]).
 
+mod enrolled_key;
 mod nonce;
 mod replay;
 #[cfg(test)]
@@ -39,6 +40,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, ThumbprintHash}
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
+pub use enrolled_key::{KeyRefused, enrolled_key_thumbprint};
 pub use nonce::NonceIssuer;
 use replay::{Refused, ReplayCache};
 

@@ -15,7 +15,8 @@ impl DeviceStore for PostgresStore {
     async fn create_device(&self, d: &Device) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO devices (id, user_id, name, secret_hash, channels, totp_secret, \
-             totp_last_step, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             totp_last_step, created_at, revoked_at, jkt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&d.id)
         .bind(&d.user_id)
@@ -26,6 +27,7 @@ impl DeviceStore for PostgresStore {
         .bind(d.totp_last_step)
         .bind(d.created_at)
         .bind(d.revoked_at)
+        .bind(&d.jkt)
         .execute(&self.pool)
         .await
         .map_err(classify)?;

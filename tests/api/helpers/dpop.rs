@@ -16,7 +16,8 @@ pub const API_URL: &str = "https://api.example/orders/42";
 pub struct ClientKey {
     key: EncodingKey,
     alg: Algorithm,
-    jwk: Jwk,
+    /// The public key, as the app sends it at enrolment.
+    pub jwk: Jwk,
     /// The key's RFC 7638 thumbprint, as `cnf.jkt` names it.
     pub jkt: String,
 }

@@ -93,7 +93,7 @@ async fn the_operators_cli_path_applies_the_same_rule() {
 /// rebound to 127.0.0.1, or a row written before the rule): stored without the pairing check.
 async fn device_with_webhook_unchecked(app: &TestApp, address: &str) {
     let user = app.user("alice").await;
-    provision::add_device_for(&app.state, &user, "phone", &webhook(address))
+    provision::add_device_for(&app.state, &user, "phone", &webhook(address), None)
         .await
         .unwrap();
 }

@@ -41,6 +41,7 @@ pub async fn device(store: &dyn Store, user: &User) -> Device {
         totp_last_step: None,
         created_at: NOW,
         revoked_at: None,
+        jkt: None,
     };
     store.create_device(&device).await.expect("create device");
     device

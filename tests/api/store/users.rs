@@ -8,6 +8,7 @@ contract!(
     a_taken_username_is_a_conflict,
     users_are_listed_by_name_and_changed_by_name,
     devices_are_found_by_secret_and_revoked_once,
+    a_device_keeps_the_thumbprint_of_its_key,
     resource_server_names_are_unique_and_deleted_once,
 );
 
@@ -108,6 +109,31 @@ async fn devices_are_found_by_secret_and_revoked_once(store: &dyn Store) {
         .await
         .expect_err("same secret");
     assert!(matches!(err, StoreError::Conflict), "{err:?}");
+}
+
+async fn a_device_keeps_the_thumbprint_of_its_key(store: &dyn Store) {
+    let alice = user(store, "alice").await;
+    let keyless = device(store, &alice).await;
+    let keyed = nod::store::Device {
+        id: id(),
+        secret_hash: id(),
+        jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
+        created_at: NOW + 1,
+        ..keyless.clone()
+    };
+    store.create_device(&keyed).await.unwrap();
+    assert_eq!(
+        store
+            .device_by_secret_hash(&keyed.secret_hash)
+            .await
+            .unwrap(),
+        Some(keyed.clone())
+    );
+    assert_eq!(
+        store.list_devices(Some(&alice.id)).await.unwrap(),
+        vec![keyless, keyed],
+        "each device's key (or none) comes back as stored"
+    );
 }
 
 async fn resource_server_names_are_unique_and_deleted_once(store: &dyn Store) {
